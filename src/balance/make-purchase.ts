@@ -1,0 +1,95 @@
+import type { Context } from '../context.js';
+import { newId } from '../domain/ids.js';
+import { accounts } from '../ledger/accounts.js';
+import { postTransaction, transfer } from '../ledger/post-transaction.js';
+import type { Executor } from '../store/database.js';
+import type { PurchasesTable } from '../store/schema.js';
+import { inTransaction, isUniqueViolation } from '../store/transaction.js';
+
+export interface PurchaseView {
+  id: string;
+  amount: number;
+  currency: 'CNY';
+  description: string;
+  balance_after: number;
+  transaction_id: string;
+  created_at: string;
+}
+
+async function findPurchase(db: Executor, customerId: string, requestKey: string): Promise<PurchaseView | null> {
+  const row = await db
+    .selectFrom('purchases as p')
+    .innerJoin('ledger_postings as lp', (join) =>
+      join.onRef('lp.transaction_id', '=', 'p.transaction_id').on('lp.account_id', '=', accounts.customerBalance(customerId).id),
+    )
+    .select(['p.id', 'p.amount', 'p.description', 'p.transaction_id', 'p.created_at', 'p.customer_id', 'p.request_key', 'lp.balance_after'])
+    .where('p.customer_id', '=', customerId)
+    .where('p.request_key', '=', requestKey)
+    .executeTakeFirst();
+  return row ? toView(row, Number(row.balance_after)) : null;
+}
+
+function toView(row: Omit<PurchasesTable, 'customer_id' | 'request_key'>, balanceAfter: number): PurchaseView {
+  return {
+    id: row.id,
+    amount: Number(row.amount),
+    currency: 'CNY',
+    description: row.description,
+    balance_after: balanceAfter,
+    transaction_id: row.transaction_id,
+    created_at: row.created_at,
+  };
+}
+
+/**
+ * Spends balance on API services: `customer:balance → platform:api_revenue`. The debit is a
+ * guarded update, so concurrent purchases can never overdraw (`INSUFFICIENT_BALANCE`).
+ * The request key is stored on the purchase (unique per customer), so the same purchase can
+ * never be applied twice, even if the process dies after committing and before answering.
+ */
+export async function makePurchase(
+  ctx: Context,
+  input: { customerId: string; amount: number; description: string; requestKey: string | null },
+): Promise<PurchaseView> {
+  const now = ctx.clock.now();
+  try {
+    const view = await inTransaction(ctx.store, async (trx) => {
+      if (input.requestKey) {
+        const existing = await findPurchase(trx, input.customerId, input.requestKey);
+        if (existing) return existing;
+      }
+      const row = {
+        id: newId('pur', now.getTime()),
+        customer_id: input.customerId,
+        amount: input.amount,
+        description: input.description,
+        request_key: input.requestKey,
+        transaction_id: newId('txn', now.getTime()),
+        created_at: now.toISOString(),
+      };
+      // The purchase row first: a concurrent duplicate waits on its unique key, not on the balance row.
+      await trx.insertInto('purchases').values(row).execute();
+      const posted = await postTransaction(trx, {
+        id: row.transaction_id,
+        kind: 'purchase',
+        ref: row.id,
+        actor: `user:${input.customerId}`,
+        customerId: input.customerId,
+        memo: input.description,
+        at: now,
+        legs: transfer(accounts.customerBalance(input.customerId), accounts.apiRevenue(), input.amount),
+      });
+      return toView(row, posted.balancesAfter.get(accounts.customerBalance(input.customerId).id) ?? 0);
+    });
+    ctx.metrics.purchases.inc({ outcome: 'succeeded' });
+    ctx.metrics.ledgerTransactions.inc({ kind: 'purchase' });
+    return view;
+  } catch (error) {
+    if (isUniqueViolation(error) && input.requestKey) {
+      const existing = await findPurchase(ctx.store.db, input.customerId, input.requestKey);
+      if (existing) return existing;
+    }
+    ctx.metrics.purchases.inc({ outcome: 'refused' });
+    throw error;
+  }
+}

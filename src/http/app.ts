@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Context } from '../context.js';
+import { AppError, type ErrorCode, type FieldError, type Language } from '../domain/errors.js';
+import { findSessionActor } from '../identity/sessions.js';
+import { type Actor, type Role, hasRole } from '../identity/roles.js';
+import { claimIdempotencyKey, completeIdempotencyKey, requireIdempotencyKey } from './idempotency.js';
+import { negotiateLanguage, toProblem } from './problem.js';
+
+export type AuthRule = 'public' | 'any' | readonly Role[];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call: `public`, `any` signed-in user, or the roles allowed (admin implies staff roles). */
+    auth?: AuthRule;
+    /** Marked (I) in the contract: requires Idempotency-Key and replays stored answers. */
+    idempotent?: boolean;
+  }
+  interface FastifyRequest {
+    actor: Actor | null;
+    language: Language;
+    idempotency: { scope: string; key: string } | null;
+    idempotentReplay: boolean;
+  }
+}
+
+export type App = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  import('fastify').FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** Body validation is strict: unknown fields and strings-for-numbers are errors, never coerced. */
+function makeAjv(part: 'body' | 'other'): Ajv {
+  const options: AjvOptions = {
+    allErrors: part === 'body',
+    removeAdditional: false,
+    useDefaults: true,
+    coerceTypes: part !== 'body',
+    strict: false,
+  };
+  const ajv = new Ajv(options);
+  addFormats.default(ajv);
+  return ajv;
+}
+
+function fieldErrors(error: FastifyError): FieldError[] {
+  return (error.validation ?? []).map((v) => {
+    const params = v.params as Record<string, unknown>;
+    const base = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    const child = (params.missingProperty ?? params.additionalProperty) as string | undefined;
+    const field = [base, child].filter(Boolean).join('.') || (error.validationContext ?? 'body');
+    const message = params.additionalProperty !== undefined ? 'unknown field' : (v.message ?? 'is not valid');
+    return { field, message };
+  });
+}
+
+function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  const problem = toProblem(error, request.language ?? 'zh-CN', request.id);
+  if (error.extra.retryAfterSeconds !== undefined) reply.header('Retry-After', String(error.extra.retryAfterSeconds));
+  return reply.code(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+export interface HttpOptions {
+  /** Registers each capability's routes on the app. */
+  routes: ((app: App) => void)[];
+  logger: import('pino').Logger;
+  bodyLimit?: number;
+}
+
+/**
+ * The Fastify app: schema validation, auth, idempotency, RFC 9457 errors, OpenAPI. Route
+ * files only declare schemas and call one use case.
+ */
+export async function buildHttpApp(ctx: Context, options: HttpOptions): Promise<App> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    genReqId: () => randomUUID(),
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    trustProxy: false,
+    disableRequestLogging: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  const bodyAjv = makeAjv('body');
+  const otherAjv = makeAjv('other');
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : otherAjv).compile(schema as object));
+
+  app.decorateRequest('actor', null);
+  app.decorateRequest('language', 'zh-CN');
+  app.decorateRequest('idempotency', null);
+  app.decorateRequest('idempotentReplay', false);
+
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/v1/') && route.config?.auth === undefined) {
+      throw new Error(`route ${route.method} ${route.url} does not declare its auth rule`);
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Topup API',
+        version: '1.0.0',
+        description: 'Recharge (充值) and refund (退款) service. Money is an integer count of fen.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onRequest', async (request) => {
+    request.language = negotiateLanguage(request.headers['accept-language']);
+    const rule = request.routeOptions.config?.auth;
+    const header = request.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : null;
+    if (token) request.actor = await findSessionActor(ctx.store.db, token, ctx.clock.now());
+    if (rule === undefined || rule === 'public') return;
+    if (!request.actor) throw new AppError('UNAUTHENTICATED', token ? 'token is not valid or has expired' : 'sign in first');
+    if (rule !== 'any' && !hasRole(request.actor.role, rule)) {
+      throw new AppError('FORBIDDEN', `requires role ${rule.join(' or ')}`);
+    }
+  });
+
+  app.addHook('preValidation', async (request) => {
+    if (request.routeOptions.config?.idempotent) requireIdempotencyKey(request);
+  });
+
+  app.addHook('preHandler', async (request, reply) => {
+    if (!request.routeOptions.config?.idempotent) return;
+    const proceed = await claimIdempotencyKey(ctx, request, reply);
+    if (!proceed) return reply;
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const claim = request.idempotency;
+    if (claim && !request.idempotentReplay) {
+      request.idempotency = null;
+      await completeIdempotencyKey(ctx, claim, reply.statusCode, typeof payload === 'string' ? payload : '');
+    }
+    return payload;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    ctx.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    ctx.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AppError) {
+      if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+      return sendProblem(request, reply, error);
+    }
+    if (error.validation) {
+      const errors = fieldErrors(error);
+      return sendProblem(
+        request,
+        reply,
+        new AppError('VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors }),
+      );
+    }
+    const known: Record<string, ErrorCode> = {
+      FST_ERR_CTP_BODY_TOO_LARGE: 'FILE_TOO_LARGE',
+      FST_ERR_CTP_INVALID_MEDIA_TYPE: 'VALIDATION_FAILED',
+      FST_ERR_CTP_INVALID_JSON_BODY: 'VALIDATION_FAILED',
+      FST_ERR_CTP_EMPTY_JSON_BODY: 'VALIDATION_FAILED',
+      FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+    };
+    const mapped = error.code ? known[error.code] : undefined;
+    if (mapped) return sendProblem(request, reply, new AppError(mapped, error.message));
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      // Fastify's own 4xx (malformed request): safe, generic wording.
+      return sendProblem(request, reply, new AppError('VALIDATION_FAILED', 'the request is malformed'));
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return sendProblem(request, reply, new AppError('INTERNAL'));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    request.language = negotiateLanguage(request.headers['accept-language']);
+    return sendProblem(request, reply, new AppError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  for (const register of options.routes) register(app);
+  return app;
+}

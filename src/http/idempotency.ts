@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Context } from '../context.js';
+import { AppError } from '../domain/errors.js';
+
+/** How long a stored answer is kept (the contract asks for at least 24 h). */
+export const RETENTION_MS = 48 * 3600_000;
+/** A request still "in flight" after this long is taken to be dead (its process crashed). */
+const LEASE_MS = 60_000;
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function fingerprint(method: string, url: string, body: unknown): string {
+  return createHash('sha256')
+    .update(`${method} ${url}\n${canonical(body ?? null)}`)
+    .digest('hex');
+}
+
+export function requireIdempotencyKey(request: FastifyRequest): string {
+  const raw = request.headers['idempotency-key'];
+  if (Array.isArray(raw)) {
+    throw new AppError('VALIDATION_FAILED', 'send one Idempotency-Key header', {
+      errors: [{ field: 'Idempotency-Key', message: 'sent more than once' }],
+    });
+  }
+  if (raw === undefined || raw === '') throw new AppError('IDEMPOTENCY_KEY_REQUIRED', 'Idempotency-Key header is required');
+  if (raw.length > 255) {
+    throw new AppError('VALIDATION_FAILED', 'Idempotency-Key must be 1-255 characters', {
+      errors: [{ field: 'Idempotency-Key', message: 'must be 1-255 characters' }],
+    });
+  }
+  return raw;
+}
+
+/**
+ * Claims the key for this request, or answers from it: replay of a finished request,
+ * 422 for a different body, 409 while the first is running. Returns true when the caller
+ * should go on and run the handler.
+ */
+export async function claimIdempotencyKey(ctx: Context, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+  const key = requireIdempotencyKey(request);
+  const scope = request.actor?.id ?? `ip:${request.ip}`;
+  const print = fingerprint(request.method, request.url, request.body);
+  const now = ctx.clock.now();
+  const nowIso = now.toISOString();
+  const fresh = {
+    fingerprint: print,
+    state: 'in_flight',
+    response_status: null,
+    response_body: null,
+    locked_until: new Date(now.getTime() + LEASE_MS).toISOString(),
+    created_at: nowIso,
+    expires_at: new Date(now.getTime() + RETENTION_MS).toISOString(),
+  };
+  const db = ctx.store.db;
+  const inserted = await db
+    .insertInto('idempotency_keys')
+    .values({ scope, key, ...fresh })
+    .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
+    request.idempotency = { scope, key };
+    return true;
+  }
+
+  const row = await db.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
+  if (!row) {
+    // Released (5xx) between our insert and read: the caller may simply retry.
+    throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'the first request with this key is still running');
+  }
+  if (row.expires_at <= nowIso) {
+    // Past retention: the key is free again. Guarded so only one request takes it.
+    const taken = await db
+      .updateTable('idempotency_keys')
+      .set(fresh)
+      .where('scope', '=', scope)
+      .where('key', '=', key)
+      .where('expires_at', '=', row.expires_at)
+      .executeTakeFirst();
+    if (Number(taken.numUpdatedRows) === 1) {
+      request.idempotency = { scope, key };
+      return true;
+    }
+    throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'the first request with this key is still running');
+  }
+  if (row.fingerprint !== print) {
+    throw new AppError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request');
+  }
+  if (row.state === 'done' && row.response_status !== null) {
+    ctx.metrics.idempotentReplays.inc();
+    request.idempotentReplay = true;
+    await reply
+      .code(row.response_status)
+      .header('Idempotent-Replayed', 'true')
+      .type(row.response_status >= 400 ? 'application/problem+json' : 'application/json; charset=utf-8')
+      .send(row.response_body ?? '');
+    return false;
+  }
+  if (row.locked_until > nowIso) {
+    throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'the first request with this key is still running');
+  }
+  // The first request's process died mid-way. Take the key over; the use case's own request
+  // key (stored on the purchase/recharge row) makes sure its effect cannot happen twice.
+  const taken = await db
+    .updateTable('idempotency_keys')
+    .set({ locked_until: fresh.locked_until })
+    .where('scope', '=', scope)
+    .where('key', '=', key)
+    .where('state', '=', 'in_flight')
+    .where('locked_until', '=', row.locked_until)
+    .executeTakeFirst();
+  if (Number(taken.numUpdatedRows) !== 1) {
+    throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'the first request with this key is still running');
+  }
+  request.idempotency = { scope, key };
+  return true;
+}
+
+/**
+ * Stores the answer for replay. 5xx and 429 answers are not stored: the key is released so a
+ * retry can run again (nothing was done).
+ */
+export async function completeIdempotencyKey(
+  ctx: Context,
+  claim: { scope: string; key: string },
+  status: number,
+  body: string,
+): Promise<void> {
+  const db = ctx.store.db;
+  if (status >= 500 || status === 429) {
+    await db.deleteFrom('idempotency_keys').where('scope', '=', claim.scope).where('key', '=', claim.key).execute();
+    return;
+  }
+  await db
+    .updateTable('idempotency_keys')
+    .set({ state: 'done', response_status: status, response_body: body })
+    .where('scope', '=', claim.scope)
+    .where('key', '=', claim.key)
+    .execute();
+}
+
+/** Retention cleanup, run by the worker on a schedule. */
+export async function purgeExpiredIdempotencyKeys(ctx: Context): Promise<number> {
+  const result = await ctx.store.db
+    .deleteFrom('idempotency_keys')
+    .where('expires_at', '<', ctx.clock.now().toISOString())
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,0 +1,143 @@
+import { sql } from 'kysely';
+import { AppError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import type { Trx } from '../store/database.js';
+import { type AccountRef, naturalSign } from './accounts.js';
+
+export interface Leg {
+  account: AccountRef;
+  /** Debit positive, credit negative. */
+  amount: number;
+}
+
+export interface JournalEntry {
+  /** Preset id, when the caller must reference the transaction before posting it. */
+  id?: string;
+  /** What caused it, in the domain's words: `purchase`, `recharge`, `adjustment`, `reversal`… */
+  kind: string;
+  /** The id of the object that caused it (purchase, recharge, refund…). */
+  ref: string | null;
+  /** Who: `user:usr_…`, `staff:usr_…`, `system`. */
+  actor: string;
+  customerId: string | null;
+  memo?: string | null;
+  reverses?: string | null;
+  legs: Leg[];
+  at: Date;
+}
+
+export interface PostedTransaction {
+  id: string;
+  /** Natural balance after the posting, per guarded (customer) account id. */
+  balancesAfter: Map<string, number>;
+}
+
+/** Debit `from`, credit `to`: the design writes money movements as `from → to`. */
+export function transfer(from: AccountRef, to: AccountRef, amount: number): Leg[] {
+  return [
+    { account: from, amount },
+    { account: to, amount: -amount },
+  ];
+}
+
+export class UnbalancedTransactionError extends Error {}
+
+/**
+ * Writes one balanced journal transaction inside the caller's database transaction.
+ *
+ * Guarantees: postings sum to zero (checked before writing); every customer account stays
+ * ≥ 0, enforced by the UPDATE itself (`WHERE balance + :delta >= 0`), never by a read before
+ * it, so two concurrent debits cannot both pass. Customer rows are updated in account-id
+ * order so concurrent transactions lock in the same order and cannot deadlock each other.
+ * Platform accounts (hot: every purchase hits api_revenue) have no running-balance row;
+ * their balance is the sum of their postings.
+ *
+ * Throws `INSUFFICIENT_BALANCE` when a customer account would go negative; the caller's
+ * transaction then rolls back whole.
+ */
+export async function postTransaction(trx: Trx, entry: JournalEntry): Promise<PostedTransaction> {
+  const merged = new Map<string, { account: AccountRef; amount: number }>();
+  for (const leg of entry.legs) {
+    if (!Number.isSafeInteger(leg.amount) || leg.amount === 0) {
+      throw new UnbalancedTransactionError(`leg amount must be a non-zero integer, got ${leg.amount}`);
+    }
+    const seen = merged.get(leg.account.id);
+    if (seen) seen.amount += leg.amount;
+    else merged.set(leg.account.id, { account: leg.account, amount: leg.amount });
+  }
+  const legs = [...merged.values()].filter((l) => l.amount !== 0);
+  const sum = legs.reduce((total, l) => total + l.amount, 0);
+  if (sum !== 0 || legs.length < 2) {
+    throw new UnbalancedTransactionError(`journal entry ${entry.kind} does not balance (sum ${sum})`);
+  }
+
+  const at = entry.at.toISOString();
+  const id = entry.id ?? newId('txn', entry.at.getTime());
+
+  const derived = legs.filter((l) => l.account.customerId === null);
+  if (derived.length > 0) {
+    await trx
+      .insertInto('ledger_accounts')
+      .values(
+        derived.map((l) => ({
+          id: l.account.id,
+          kind: l.account.kind,
+          customer_id: null,
+          balance: 0,
+          created_at: at,
+          updated_at: at,
+        })),
+      )
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+
+  await trx
+    .insertInto('ledger_transactions')
+    .values({
+      id,
+      kind: entry.kind,
+      ref: entry.ref,
+      actor: entry.actor,
+      customer_id: entry.customerId,
+      memo: entry.memo ?? null,
+      reverses: entry.reverses ?? null,
+      created_at: at,
+    })
+    .execute();
+
+  const balancesAfter = new Map<string, number>();
+  const guarded = legs.filter((l) => l.account.customerId !== null).sort((a, b) => (a.account.id < b.account.id ? -1 : 1));
+  for (const leg of guarded) {
+    const delta = leg.amount * naturalSign(leg.account.kind);
+    const row = await trx
+      .updateTable('ledger_accounts')
+      .set({ balance: sql<number>`balance + ${delta}`, updated_at: at })
+      .where('id', '=', leg.account.id)
+      .where(sql<boolean>`balance + ${delta} >= 0`)
+      .returning('balance')
+      .executeTakeFirst();
+    if (!row) {
+      throw new AppError(
+        'INSUFFICIENT_BALANCE',
+        leg.account.id.endsWith(':held') ? 'the held amount is not enough for this movement' : 'the balance is not enough for this debit',
+      );
+    }
+    balancesAfter.set(leg.account.id, Number(row.balance));
+  }
+
+  await trx
+    .insertInto('ledger_postings')
+    .values(
+      legs.map((l) => ({
+        transaction_id: id,
+        account_id: l.account.id,
+        amount: l.amount,
+        balance_after: balancesAfter.get(l.account.id) ?? null,
+        created_at: at,
+      })),
+    )
+    .execute();
+
+  return { id, balancesAfter };
+}

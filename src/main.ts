@@ -1,0 +1,96 @@
+import type { Logger } from 'pino';
+import { balanceRoutes } from './balance/balance.routes.js';
+import type { Config } from './config.js';
+import type { Context } from './context.js';
+import { OffsetClock } from './domain/clock.js';
+import { type App, buildHttpApp } from './http/app.js';
+import { purgeExpiredIdempotencyKeys } from './http/idempotency.js';
+import { ensureBootstrapAdmin } from './identity/create-staff.js';
+import { identityRoutes } from './identity/identity.routes.js';
+import { Worker } from './jobs/worker.js';
+import { createLogger } from './ops/logger.js';
+import { createMetrics } from './ops/metrics.js';
+import { opsRoutes } from './ops/ops.routes.js';
+import { MemoryRateLimiter, RedisRateLimiter } from './ops/rate-limiter.js';
+import { syncClock } from './ops/service-clock.js';
+import { openStore } from './store/database.js';
+import { migrateToLatest } from './store/migrations.js';
+
+export interface RunOptions {
+  /** Serve HTTP (`topup serve`, `topup api`). */
+  api: boolean;
+  /** Drain the jobs table (`topup serve`, `topup worker`). */
+  worker: boolean;
+  logger?: Logger;
+}
+
+export interface Service {
+  ctx: Context;
+  worker: Worker;
+  app: App | null;
+  /** `http://host:port` when serving. */
+  url: string | null;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: config → store → services → HTTP and worker. Nothing else wires things.
+ */
+export async function startService(config: Config, options: RunOptions): Promise<Service> {
+  const log = options.logger ?? createLogger(config.logLevel);
+  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  await migrateToLatest(store.db as never, store.dialect);
+  const clock = new OffsetClock();
+  const metrics = createMetrics();
+  const limiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, clock) : new MemoryRateLimiter(clock);
+  const ctx: Context = { config, store, clock, log, metrics, limiter };
+  await syncClock(ctx);
+
+  const worker = new Worker(store, clock, log, metrics, {
+    pollMs: config.workerPollMs,
+    beforePoll: config.sandbox ? () => syncClock(ctx) : undefined,
+  });
+  worker.every('idempotency.purge', 3600, async () => {
+    await purgeExpiredIdempotencyKeys(ctx);
+  });
+  worker.every('jobs.prune', 6 * 3600, async () => {
+    const cutoff = new Date(clock.nowMs() - 7 * 86_400_000).toISOString();
+    await store.db.deleteFrom('jobs').where('status', '=', 'done').where('updated_at', '<', cutoff).execute();
+  });
+
+  await ensureBootstrapAdmin(ctx);
+
+  let app: App | null = null;
+  let url: string | null = null;
+  if (options.api) {
+    app = await buildHttpApp(ctx, {
+      logger: log,
+      routes: [opsRoutes(ctx, worker), identityRoutes(ctx), balanceRoutes(ctx)],
+    });
+    url = await app.listen({ port: config.port, host: config.host });
+  }
+  if (options.worker) worker.start();
+  else await worker.ensureSchedules();
+
+  // Another process may move the sandbox clock; follow it.
+  const clockTimer = config.sandbox
+    ? setInterval(() => {
+        syncClock(ctx).catch((error: unknown) => log.warn({ err: error }, 'clock sync failed'));
+      }, 1000)
+    : null;
+  clockTimer?.unref();
+
+  return {
+    ctx,
+    worker,
+    app,
+    url,
+    async close() {
+      if (clockTimer) clearInterval(clockTimer);
+      await worker.stop();
+      await app?.close();
+      await limiter.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * One registry per service instance (not prom-client's global one), so several instances in
+ * one test process do not collide. Capabilities add their domain counters here.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'topup_http_requests_total',
+      help: 'HTTP requests by method, route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'topup_http_request_duration_seconds',
+      help: 'HTTP request latency by method and route',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    ledgerTransactions: new Counter({
+      name: 'topup_ledger_transactions_total',
+      help: 'Ledger transactions posted, by kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    purchases: new Counter({
+      name: 'topup_purchases_total',
+      help: 'Purchases by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    jobsProcessed: new Counter({
+      name: 'topup_jobs_processed_total',
+      help: 'Jobs run by the worker, by type and outcome (done, retry, dead)',
+      labelNames: ['type', 'outcome'] as const,
+      registers: [registry],
+    }),
+    jobsBacklog: new Gauge({
+      name: 'topup_jobs_backlog',
+      help: 'Jobs by status at the last scrape',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    idempotentReplays: new Counter({
+      name: 'topup_idempotent_replays_total',
+      help: 'Requests answered from a stored idempotent response',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,35 @@
+import type { Store, Trx } from './database.js';
+
+const RETRYABLE_PG_CODES = new Set(['40001', '40P01']); // serialization failure, deadlock
+
+function isRetryable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  return (typeof code === 'string' && RETRYABLE_PG_CODES.has(code)) || code === 'SQLITE_BUSY';
+}
+
+/**
+ * The one way a use case writes: everything inside `work` commits together or not at all.
+ * PostgreSQL runs at READ COMMITTED; correctness comes from guarded single-statement updates
+ * (`… WHERE balance + :delta >= 0`) taken in a fixed lock order, so the only retries needed
+ * are the rare deadlock or serialization failures, which we repeat transparently.
+ *
+ * Never call a payment channel or any other outside system inside `work`.
+ */
+export async function inTransaction<T>(store: Store, work: (trx: Trx) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.db.transaction().execute(work);
+    } catch (error) {
+      if (attempt >= 5 || !isRetryable(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
+    }
+  }
+}
+
+/** True when the error is a unique-constraint violation (used to detect idempotent repeats). */
+export function isUniqueViolation(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
