@@ -85,7 +85,6 @@ export async function buildHttpApp(ctx: Context, options: HttpOptions): Promise<
     genReqId: () => randomUUID(),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     trustProxy: false,
-    disableRequestLogging: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
