@@ -18,6 +18,13 @@ export interface Config {
   logLevel: string;
   /** Milliseconds between worker polls for due jobs. */
   workerPollMs: number;
+  /**
+   * Where channels send notifications (`http://host:port`). Defaults to this process's own
+   * listen address; a `topup worker` process needs it set to reach an API process.
+   */
+  publicUrl: string | null;
+  /** Sandbox random-fault mode for chaos tests: `busy=0.1,timeout=0.05,…,seed=42`; unset = off. */
+  sandboxFaults: string | null;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -56,5 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limitDaily: integer(env, 'TOPUP_LIMIT_DAILY', 20_000_000),
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',
     workerPollMs: integer(env, 'TOPUP_WORKER_POLL_MS', 200),
+    publicUrl: text(env, 'TOPUP_PUBLIC_URL'),
+    sandboxFaults: text(env, 'TOPUP_SANDBOX_FAULTS'),
   };
 }

@@ -13,4 +13,6 @@ export interface Context {
   log: Logger;
   metrics: Metrics;
   limiter: RateLimiter;
+  /** This deployment's base URL as channels should call it; set once the HTTP server listens. */
+  publicUrl: { current: string | null };
 }

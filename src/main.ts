@@ -1,5 +1,10 @@
 import type { Logger } from 'pino';
 import { balanceRoutes } from './balance/balance.routes.js';
+import { channelRoutes } from './channels/channel.routes.js';
+import type { PaymentChannel } from './channels/payment-channel.js';
+import { ChannelRouter } from './channels/router.js';
+import { createSandboxChannels, registerSandboxJobs, sandboxRoutes } from './channels/sandbox/index.js';
+import { statusRoutes } from './channels/status.routes.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { OffsetClock } from './domain/clock.js';
@@ -13,6 +18,13 @@ import { createMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops.routes.js';
 import { MemoryRateLimiter, RedisRateLimiter } from './ops/rate-limiter.js';
 import { syncClock } from './ops/service-clock.js';
+import { createRechargeMetricsCollector } from './recharges/metrics.js';
+import { registerPreventionJobs } from './recharges/prevention.js';
+import { preventionRoutes } from './recharges/prevention.routes.js';
+import { rechargeRoutes } from './recharges/recharge.routes.js';
+import { registerResolverJobs } from './recharges/resolve-attempt.js';
+import { registerRefundJobs } from './refunds/payout-refund.js';
+import { refundRoutes } from './refunds/refund.routes.js';
 import { openStore } from './store/database.js';
 import { migrateToLatest } from './store/migrations.js';
 
@@ -27,6 +39,7 @@ export interface RunOptions {
 export interface Service {
   ctx: Context;
   worker: Worker;
+  router: ChannelRouter;
   app: App | null;
   /** `http://host:port` when serving. */
   url: string | null;
@@ -43,7 +56,7 @@ export async function startService(config: Config, options: RunOptions): Promise
   const clock = new OffsetClock();
   const metrics = createMetrics();
   const limiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, clock) : new MemoryRateLimiter(clock);
-  const ctx: Context = { config, store, clock, log, metrics, limiter };
+  const ctx: Context = { config, store, clock, log, metrics, limiter, publicUrl: { current: config.publicUrl } };
   await syncClock(ctx);
 
   const worker = new Worker(store, clock, log, metrics, {
@@ -58,6 +71,15 @@ export async function startService(config: Config, options: RunOptions): Promise
     await store.db.deleteFrom('jobs').where('status', '=', 'done').where('updated_at', '<', cutoff).execute();
   });
 
+  // Payment channels: the sandbox providers (on by default); real providers join this list.
+  const channels: PaymentChannel[] = config.sandbox ? createSandboxChannels(ctx) : [];
+  const router = new ChannelRouter(ctx, channels);
+  if (config.sandbox) registerSandboxJobs(ctx, worker);
+  registerResolverJobs(ctx, worker, router);
+  registerRefundJobs(ctx, worker, router);
+  registerPreventionJobs(ctx, worker, router);
+  createRechargeMetricsCollector(ctx);
+
   await ensureBootstrapAdmin(ctx);
 
   let app: App | null = null;
@@ -65,9 +87,20 @@ export async function startService(config: Config, options: RunOptions): Promise
   if (options.api) {
     app = await buildHttpApp(ctx, {
       logger: log,
-      routes: [opsRoutes(ctx, worker), identityRoutes(ctx), balanceRoutes(ctx)],
+      routes: [
+        opsRoutes(ctx, worker),
+        identityRoutes(ctx),
+        balanceRoutes(ctx),
+        preventionRoutes(ctx),
+        rechargeRoutes(ctx, router),
+        refundRoutes(ctx),
+        channelRoutes(ctx, router),
+        statusRoutes(ctx, router),
+        ...(config.sandbox ? [sandboxRoutes(ctx)] : []),
+      ],
     });
     url = await app.listen({ port: config.port, host: config.host });
+    ctx.publicUrl.current ??= url;
   }
   if (options.worker) worker.start();
   else await worker.ensureSchedules();
@@ -83,6 +116,7 @@ export async function startService(config: Config, options: RunOptions): Promise
   return {
     ctx,
     worker,
+    router,
     app,
     url,
     async close() {

@@ -7,6 +7,7 @@ import { createStaff } from '../identity/create-staff.js';
 import { STAFF_ROLES, type StaffRole } from '../identity/roles.js';
 import { verifyLedger } from '../ledger/verify.js';
 import { startService } from '../main.js';
+import { INVARIANT_CHECKS } from '../ops/invariants.js';
 import { createLogger } from '../ops/logger.js';
 import { createMetrics } from '../ops/metrics.js';
 import { MemoryRateLimiter } from '../ops/rate-limiter.js';
@@ -37,6 +38,7 @@ async function withStore<T>(work: (ctx: Context) => Promise<T>): Promise<T> {
       log: createLogger('warn'),
       metrics: createMetrics(),
       limiter: new MemoryRateLimiter(clock),
+      publicUrl: { current: config.publicUrl },
     };
     return await work(ctx);
   } finally {
@@ -88,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'verify':
       return withStore(async (ctx) => {
-        const report = await verifyLedger(ctx.store.db);
+        const report = await verifyLedger(ctx.store.db, INVARIANT_CHECKS);
         console.log(
           `ledger (${ctx.store.dialect}): ${report.accounts} accounts, ${report.transactions} transactions, ${report.postings} postings`,
         );

@@ -31,3 +31,8 @@ export class OffsetClock implements Clock {
 export function iso(date: Date | number): string {
   return (typeof date === 'number' ? new Date(date) : date).toISOString();
 }
+
+/** Calendar day in Asia/Shanghai (UTC+8, no daylight saving): how limits and statements count days. */
+export function shanghaiDay(date: Date): string {
+  return new Date(date.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+}

@@ -1,4 +1,4 @@
-import { type TObject, type TProperties, Type } from '@sinclair/typebox';
+import { type TObject, type TProperties, type TUnsafe, Type } from 'typebox';
 import { ERROR_CODES, type ErrorCode, FAILURES } from '../domain/errors.js';
 import { MAX_AMOUNT } from '../domain/money.js';
 
@@ -8,6 +8,11 @@ export function Strict<T extends TProperties>(properties: T, options: { descript
 }
 
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** A string that must be one of `values` (JSON Schema `enum`), typed as their union. */
+export function Enum<T extends string>(values: readonly T[], options: { description?: string } = {}): TUnsafe<T> {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+}
 
 /** A positive amount in fen. */
 export const Amount = Type.Integer({ minimum: 1, maximum: MAX_AMOUNT, description: 'fen (1 = ¥0.01)' });
@@ -23,7 +28,7 @@ export const ProblemSchema = Type.Object(
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.String(),
-    code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c))),
+    code: Enum(ERROR_CODES),
     retryable: Type.Boolean(),
     message: Type.String({ description: 'customer text in the language chosen by Accept-Language' }),
     request_id: Type.String(),

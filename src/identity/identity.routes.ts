@@ -1,8 +1,8 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import type { App } from '../http/app.js';
-import { Email, Nullable, Strict, Timestamp, problems } from '../http/schemas.js';
+import { Email, Nullable, Strict, Timestamp, problems, Enum } from '../http/schemas.js';
 import { createStaff } from './create-staff.js';
 import { logIn } from './log-in.js';
 import { registerCustomer } from './register-customer.js';
@@ -83,7 +83,7 @@ export function identityRoutes(ctx: Context) {
           body: Strict({
             email: Email,
             password: Password,
-            role: Type.Union(STAFF_ROLES.map((r) => Type.Literal(r))),
+            role: Enum(STAFF_ROLES),
             name: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 100 }))),
           }),
           response: { 201: User, ...problems('UNAUTHENTICATED', 'FORBIDDEN') },

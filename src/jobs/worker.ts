@@ -200,7 +200,10 @@ export class Worker {
       const message = error instanceof Error ? error.message : String(error);
       const now = this.clock.now();
       const exhausted = job.attempts >= job.max_attempts;
-      const delay = error instanceof RetryLater ? error.delayMs : backoffMs(job.attempts);
+      // A recurring job keeps counting failures (reset on success) so its backoff grows, but
+      // never waits longer than its own period.
+      const backoff = job.repeat_seconds ? Math.min(backoffMs(job.attempts), job.repeat_seconds * 1000) : backoffMs(job.attempts);
+      const delay = error instanceof RetryLater ? error.delayMs : backoff;
       if (exhausted && !job.repeat_seconds) {
         this.log.error({ err: error, jobId: job.id, type: job.type, attempts: job.attempts }, 'job is dead');
         await this.finish(job, { status: 'dead', last_error: message.slice(0, 2000) });
@@ -211,7 +214,6 @@ export class Worker {
           status: 'pending',
           last_error: message.slice(0, 2000),
           run_at: new Date(now.getTime() + delay).toISOString(),
-          ...(job.repeat_seconds ? { attempts: 0 } : {}),
         });
         this.metrics.jobsProcessed.inc({ type: job.type, outcome: 'retry' });
       }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
+import { enqueueJob } from '../jobs/job-queue.js';
 import type { Trx } from '../store/database.js';
 import { type AccountRef, naturalSign } from './accounts.js';
 
@@ -115,7 +116,7 @@ export async function postTransaction(trx: Trx, entry: JournalEntry): Promise<Po
       .set({ balance: sql<number>`balance + ${delta}`, updated_at: at })
       .where('id', '=', leg.account.id)
       .where(sql<boolean>`balance + ${delta} >= 0`)
-      .returning('balance')
+      .returning(['balance', 'reminder_threshold', 'auto_recharge_threshold'])
       .executeTakeFirst();
     if (!row) {
       throw new AppError(
@@ -123,7 +124,27 @@ export async function postTransaction(trx: Trx, entry: JournalEntry): Promise<Po
         leg.account.id.endsWith(':held') ? 'the held amount is not enough for this movement' : 'the balance is not enough for this debit',
       );
     }
-    balancesAfter.set(leg.account.id, Number(row.balance));
+    const after = Number(row.balance);
+    balancesAfter.set(leg.account.id, after);
+    const before = after - delta;
+    const crossed = (threshold: number | null) => threshold !== null && before >= Number(threshold) && after < Number(threshold);
+    if (crossed(row.reminder_threshold) || crossed(row.auto_recharge_threshold)) {
+      // Going below a watched threshold (low-balance reminder, auto-recharge) is work for the
+      // worker, recorded in this same transaction so it happens exactly when the debit does.
+      await enqueueJob(
+        trx,
+        {
+          type: 'balance.crossed_below',
+          payload: {
+            customerId: leg.account.customerId,
+            balance: after,
+            reminder: crossed(row.reminder_threshold),
+            autoRecharge: crossed(row.auto_recharge_threshold),
+          },
+        },
+        entry.at,
+      );
+    }
   }
 
   await trx

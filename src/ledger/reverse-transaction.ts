@@ -1,7 +1,8 @@
 import { AppError } from '../domain/errors.js';
 import type { Trx } from '../store/database.js';
+import { isUniqueViolation } from '../store/transaction.js';
 import type { AccountKind } from './accounts.js';
-import { type PostedTransaction, postTransaction } from './post-transaction.js';
+import { type JournalEntry, type PostedTransaction, postTransaction } from './post-transaction.js';
 
 /**
  * Corrects a transaction by posting its mirror image (the ledger is append-only). A
@@ -25,7 +26,7 @@ export async function reverseTransaction(
     .where('p.transaction_id', '=', original.id)
     .execute();
 
-  return postTransaction(trx, {
+  const reversal: JournalEntry = {
     kind: 'reversal',
     ref: original.ref,
     actor: input.actor,
@@ -37,5 +38,13 @@ export async function reverseTransaction(
       account: { id: p.account_id, kind: p.kind as AccountKind, customerId: p.customer_id },
       amount: -Number(p.amount),
     })),
-  });
+  };
+  try {
+    return await postTransaction(trx, reversal);
+  } catch (error) {
+    // Two reversals racing both pass the read above on PostgreSQL; the unique `reverses` key
+    // stops the second, which is the same refusal as a sequential second reversal.
+    if (isUniqueViolation(error)) throw new AppError('INVALID_STATE', 'transaction already reversed');
+    throw error;
+  }
 }

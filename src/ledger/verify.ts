@@ -141,7 +141,7 @@ export async function verifyLedger(db: Db, extraChecks: InvariantCheck[] = []): 
     .orderBy('a.id')
     .execute();
   const platform: Record<string, number> = {};
-  for (const d of derived) platform[d.id] = Number(d.total) * naturalSign(d.kind as AccountKind);
+  for (const d of derived) platform[d.id] = Number(d.total) * naturalSign(d.kind as AccountKind) + 0; // + 0: no -0 in reports
 
   return {
     accounts: Number(counts.accounts),

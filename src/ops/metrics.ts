@@ -9,6 +9,8 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
+    /** Set by capabilities whose gauges are read from the database at scrape time. */
+    resolverCollect: null as null | (() => Promise<void>),
     httpRequests: new Counter({
       name: 'topup_http_requests_total',
       help: 'HTTP requests by method, route and status',
@@ -44,6 +46,29 @@ export function createMetrics() {
       name: 'topup_jobs_backlog',
       help: 'Jobs by status at the last scrape',
       labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    recharges: new Counter({
+      name: 'topup_recharges_total',
+      help: 'Recharge orders reaching a status, by method, provider and failure code',
+      labelNames: ['method', 'provider', 'status', 'failure_code'] as const,
+      registers: [registry],
+    }),
+    channelCalls: new Counter({
+      name: 'topup_channel_calls_total',
+      help: 'Calls to payment channels by provider, operation and outcome',
+      labelNames: ['provider', 'operation', 'outcome'] as const,
+      registers: [registry],
+    }),
+    resolverBacklog: new Gauge({
+      name: 'topup_resolver_backlog',
+      help: 'Payment attempts whose outcome is not known yet (processing or unknown)',
+      registers: [registry],
+    }),
+    refunds: new Counter({
+      name: 'topup_refunds_total',
+      help: 'Refunds reaching a status, by reason',
+      labelNames: ['reason', 'status'] as const,
       registers: [registry],
     }),
     idempotentReplays: new Counter({

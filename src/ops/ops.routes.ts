@@ -1,10 +1,10 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import { sql } from 'kysely';
 import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import type { App } from '../http/app.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
-import { ListQuery, Nullable, Page, Strict, Timestamp, problems } from '../http/schemas.js';
+import { ListQuery, Nullable, Page, Strict, Timestamp, problems, Enum } from '../http/schemas.js';
 import type { Worker } from '../jobs/worker.js';
 import { advanceClock } from './service-clock.js';
 
@@ -74,6 +74,7 @@ export function opsRoutes(ctx: Context, worker: Worker) {
           .execute();
         ctx.metrics.jobsBacklog.reset();
         for (const c of counts) ctx.metrics.jobsBacklog.set({ status: c.status }, Number(c.n));
+        await ctx.metrics.resolverCollect?.();
         return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
       },
     );
@@ -86,7 +87,7 @@ export function opsRoutes(ctx: Context, worker: Worker) {
           tags: ['admin'],
           description: 'The jobs table: dead jobs stay here, visible, until retried.',
           querystring: Type.Object(
-            { ...ListQuery, status: Type.Optional(Type.Union(['pending', 'running', 'done', 'dead'].map((s) => Type.Literal(s)))) },
+            { ...ListQuery, status: Type.Optional(Enum(['pending', 'running', 'done', 'dead'] as const)) },
             { additionalProperties: false },
           ),
           response: { 200: Page(Job), ...problems('UNAUTHENTICATED', 'FORBIDDEN') },

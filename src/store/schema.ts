@@ -13,6 +13,16 @@ export interface Database {
   purchases: PurchasesTable;
   adjustments: AdjustmentsTable;
   service_clock: ServiceClockTable;
+  recharges: RechargesTable;
+  recharge_attempts: RechargeAttemptsTable;
+  channel_transactions: ChannelTransactionsTable;
+  recharge_daily_totals: RechargeDailyTotalsTable;
+  refunds: RefundsTable;
+  refund_events: RefundEventsTable;
+  provider_states: ProviderStatesTable;
+  incidents: IncidentsTable;
+  balance_settings: BalanceSettingsTable;
+  events: EventsTable;
 }
 
 export interface UsersTable {
@@ -41,6 +51,8 @@ export interface LedgerAccountsTable {
   customer_id: string | null;
   /** Maintained (and guarded non-negative) for customer accounts only; 0 for derived accounts. */
   balance: number;
+  reminder_threshold: number | null;
+  auto_recharge_threshold: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -130,4 +142,136 @@ export interface AdjustmentsTable {
 export interface ServiceClockTable {
   id: number;
   offset_ms: number;
+}
+
+export interface RechargesTable {
+  id: string;
+  customer_id: string;
+  amount: number;
+  currency: string;
+  method: string;
+  status: string;
+  provider: string | null;
+  failure_code: string | null;
+  failure_retryable: number | null;
+  channel_message: string | null;
+  source_masked: string;
+  credential_token: string | null;
+  request_key: string | null;
+  is_auto: number;
+  /** Calendar day in Asia/Shanghai, for the daily limit. */
+  day: string;
+  expires_at: string;
+  created_at: string;
+  updated_at: string;
+  succeeded_at: string | null;
+}
+
+export interface RechargeAttemptsTable {
+  id: string;
+  recharge_id: string;
+  customer_id: string;
+  provider: string;
+  status: string;
+  channel_txn_id: string | null;
+  failure_code: string | null;
+  channel_message: string | null;
+  needs_review: number;
+  created_at: string;
+  updated_at: string;
+  resolved_at: string | null;
+}
+
+export interface ChannelTransactionsTable {
+  provider: string;
+  channel_txn_id: string;
+  attempt_id: string;
+  recharge_id: string;
+  customer_id: string;
+  amount: number;
+  /** `credited` to the balance, or `refund` (duplicate / late collection paid back). */
+  disposition: string;
+  refund_id: string | null;
+  paid_at: string;
+  created_at: string;
+}
+
+export interface RechargeDailyTotalsTable {
+  customer_id: string;
+  day: string;
+  amount: number;
+}
+
+export interface RefundsTable {
+  id: string;
+  customer_id: string;
+  recharge_id: string;
+  provider: string;
+  channel_txn_id: string | null;
+  amount: number;
+  currency: string;
+  reason: string;
+  status: string;
+  destination: string;
+  /** `automatic` (money the system found) or `application` (the customer asked). */
+  origin: string;
+  description: string | null;
+  channel_refund_id: string | null;
+  failure_reason: string | null;
+  /** Where the money went when the original route refused it (`balance`). */
+  fallback: string | null;
+  request_key: string | null;
+  created_at: string;
+  updated_at: string;
+  succeeded_at: string | null;
+}
+
+export interface RefundEventsTable {
+  id: string;
+  refund_id: string;
+  status: string;
+  actor: string;
+  note: string | null;
+  at: string;
+}
+
+export interface ProviderStatesTable {
+  provider: string;
+  consecutive_failures: number;
+  window_started_at: string | null;
+  open_until: string | null;
+  maintenance: number;
+  maintenance_until: string | null;
+  maintenance_message: string | null;
+  updated_at: string;
+}
+
+export interface IncidentsTable {
+  id: string;
+  provider: string;
+  kind: string;
+  message: string;
+  started_at: string;
+  ends_at: string | null;
+  ended_at: string | null;
+}
+
+export interface BalanceSettingsTable {
+  customer_id: string;
+  reminder_threshold: number | null;
+  auto_enabled: number;
+  auto_threshold: number | null;
+  auto_amount: number | null;
+  auto_from_recharge_id: string | null;
+  auto_in_flight_recharge_id: string | null;
+  updated_at: string;
+}
+
+export interface EventsTable {
+  id: string;
+  customer_id: string;
+  type: string;
+  subject_id: string;
+  data: string;
+  created_at: string;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { StaffRole } from '../../src/identity/roles.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
+import { INVARIANT_CHECKS } from '../../src/ops/invariants.js';
 import { type Service, startService } from '../../src/main.js';
 import { type HttpClient, httpClient } from './http-client.js';
 import { type TestDatabase, createTestDatabase } from './test-database.js';
@@ -94,7 +95,7 @@ export async function startTestServer(
       if (res.status !== 200) throw new Error(`clock advance failed: ${res.status} ${res.text}`);
     },
     async verify() {
-      const report = await verifyLedger(service.ctx.store.db);
+      const report = await verifyLedger(service.ctx.store.db, INVARIANT_CHECKS);
       if (report.violations.length > 0) {
         throw new Error(`ledger violations: ${JSON.stringify(report.violations, null, 2)}`);
       }
