@@ -1,6 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { sandboxMigration } from '../channels/sandbox/sandbox.migration.js';
-import { sandboxMigration } from '../channels/sandbox/sandbox.migration.js';
 import { rechargesMigration } from '../recharges/recharges.migration.js';
 import type { Dialect } from './database.js';
 
@@ -156,7 +155,6 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`insert into service_clock (id, offset_ms) values (1, 0)`.execute(db);
       },
     },
-    '0002_sandbox': sandboxMigration,
     '0002_sandbox': sandboxMigration,
     '0003_recharges': rechargesMigration,
   };
