@@ -18,6 +18,7 @@ import { createMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops.routes.js';
 import { MemoryRateLimiter, RedisRateLimiter } from './ops/rate-limiter.js';
 import { syncClock } from './ops/service-clock.js';
+import { dashboardRoutes } from './ops/dashboard.routes.js';
 import { createRechargeMetricsCollector } from './recharges/metrics.js';
 import { registerPreventionJobs } from './recharges/prevention.js';
 import { preventionRoutes } from './recharges/prevention.routes.js';
@@ -26,6 +27,8 @@ import { registerResolverJobs } from './recharges/resolve-attempt.js';
 import { registerRefundJobs } from './refunds/payout-refund.js';
 import { refundRoutes } from './refunds/refund.routes.js';
 import { openStore } from './store/database.js';
+import { webConsoleRoutes } from './http/web-console.js';
+import { auditRoutes } from './audit/audit.routes.js';
 import { migrateToLatest } from './store/migrations.js';
 
 export interface RunOptions {
@@ -33,6 +36,8 @@ export interface RunOptions {
   api: boolean;
   /** Drain the jobs table (`topup serve`, `topup worker`). */
   worker: boolean;
+  /** `false` builds the HTTP app without listening (exporting the OpenAPI document). Default true. */
+  listen?: boolean;
   logger?: Logger;
 }
 
@@ -97,10 +102,17 @@ export async function startService(config: Config, options: RunOptions): Promise
         channelRoutes(ctx, router),
         statusRoutes(ctx, router),
         ...(config.sandbox ? [sandboxRoutes(ctx)] : []),
+        dashboardRoutes(ctx, router),
+        auditRoutes(ctx),
+        // The web console at `/` (web/dist, built by `npm run build`); unknown /v1 paths stay API 404s.
+        webConsoleRoutes(),
       ],
     });
-    url = await app.listen({ port: config.port, host: config.host });
-    ctx.publicUrl.current ??= url;
+    if (options.listen === false) await app.ready();
+    else {
+      url = await app.listen({ port: config.port, host: config.host });
+      ctx.publicUrl.current ??= url;
+    }
   }
   if (options.worker) worker.start();
   else await worker.ensureSchedules();
