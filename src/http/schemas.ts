@@ -41,7 +41,7 @@ export const ProblemSchema = Type.Object(
 export function problems(...codes: ErrorCode[]): Record<number, unknown> {
   const out: Record<number, unknown> = {};
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of new Set<ErrorCode>([...codes, 'VALIDATION_FAILED', 'INTERNAL'])) {
+  for (const code of new Set<ErrorCode>([...codes, 'VALIDATION_FAILED', 'SYSTEM_BUSY'])) {
     const status = FAILURES[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }

@@ -71,6 +71,41 @@ export function createMetrics() {
       labelNames: ['reason', 'status'] as const,
       registers: [registry],
     }),
+    notifications: new Counter({
+      name: 'topup_notifications_total',
+      help: 'Customer messages by channel (in_app, email, sms), event and outcome (delivered, kept, retry, failed)',
+      labelNames: ['channel', 'event', 'outcome'] as const,
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: 'topup_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome (succeeded, retry, failed after the last retry, cancelled)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    webhookEndpointsDisabled: new Counter({
+      name: 'topup_webhook_endpoints_disabled_total',
+      help: 'Webhook endpoints switched off automatically after sustained failure',
+      registers: [registry],
+    }),
+    refundDecisionSeconds: new Histogram({
+      name: 'topup_refund_time_to_decision_seconds',
+      help: 'From application to approval or rejection',
+      buckets: [60, 600, 3600, 4 * 3600, 12 * 3600, 24 * 3600, 48 * 3600],
+      registers: [registry],
+    }),
+    refundMoneySeconds: new Histogram({
+      name: 'topup_refund_time_to_money_seconds',
+      help: 'From the refund being created to the money reaching the customer',
+      buckets: [60, 600, 3600, 4 * 3600, 12 * 3600, 24 * 3600, 72 * 3600],
+      registers: [registry],
+    }),
+    slaEvents: new Counter({
+      name: 'topup_refund_sla_events_total',
+      help: 'Refund SLA warnings and breaches',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     idempotentReplays: new Counter({
       name: 'topup_idempotent_replays_total',
       help: 'Requests answered from a stored idempotent response',

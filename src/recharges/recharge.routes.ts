@@ -113,7 +113,7 @@ export function rechargeRoutes(ctx: Context, router: ChannelRouter) {
           requestKey: request.idempotency?.key ?? null,
         });
         const [view] = await renderRecharges(ctx, router, [row], request.language);
-        if (!view) throw new AppError('INTERNAL');
+        if (!view) throw new AppError('SYSTEM_BUSY', 'the object could not be rendered');
         return reply.code(201).send(view);
       },
     );
@@ -188,7 +188,7 @@ export function rechargeRoutes(ctx: Context, router: ChannelRouter) {
           .executeTakeFirst();
         if (!row) throw new AppError('NOT_FOUND', 'no such recharge');
         const [view] = await renderRecharges(ctx, router, [row], request.language);
-        if (!view) throw new AppError('INTERNAL');
+        if (!view) throw new AppError('SYSTEM_BUSY', 'the object could not be rendered');
         const attempts = await attemptsOf(ctx.store.db, row.id);
         const refunds = await refundsOf(ctx.store.db, row.id);
         return { ...view, attempts: attempts.map(toAttemptView), refunds: await renderRefunds(ctx, refunds, request.language) };

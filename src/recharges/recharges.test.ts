@@ -187,6 +187,7 @@ describe('recharges through the sandbox channels', () => {
       destination: 'original',
     });
     expect(['approved', 'processing']).toContain(refunds[0]?.status);
+    await server.advance(60); // the payout reaches the channel
     await server.advance(24 * 3600);
     const settled = (await server.http.get(`/v1/refunds/${refunds[0]?.id}`, { token: c.token })).body;
     expect(settled.status).toBe('succeeded');
@@ -219,6 +220,7 @@ describe('recharges through the sandbox channels', () => {
       (list) => list.length === 1,
     );
     expect(refunds[0]).toMatchObject({ reason: 'charged_but_failed', amount: 6610, automatic: true });
+    await server.advance(60); // the payout reaches the channel
     await server.advance(24 * 3600);
     const settled = (await server.http.get(`/v1/refunds/${refunds[0]?.id}`, { token: c.token })).body;
     expect(settled.status).toBe('succeeded');

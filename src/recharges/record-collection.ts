@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import { emitEvent } from '../events/emit-event.js';
 import { accounts } from '../ledger/accounts.js';
 import { postTransaction, transfer } from '../ledger/post-transaction.js';
+import { adoptOpenApplication } from '../refunds/adopt-application.js';
 import { createAutomaticRefund } from '../refunds/create-automatic-refund.js';
 import type { Trx } from '../store/database.js';
 import { inTransaction } from '../store/transaction.js';
@@ -126,7 +127,15 @@ async function recordCollectionIn(
       .execute();
   }
   const reason = recharge.status === 'succeeded' ? 'duplicate_charge' : 'charged_but_failed';
-  const refundId = await createAutomaticRefund(ctx, trx, {
+  const adopted = await adoptOpenApplication(ctx, trx, {
+    rechargeId: recharge.id,
+    customerId: recharge.customer_id,
+    provider: c.provider,
+    channelTxnId: c.channelTxnId,
+    amount: c.amount,
+    at: now,
+  });
+  const refundId = adopted ?? await createAutomaticRefund(ctx, trx, {
     customerId: recharge.customer_id,
     rechargeId: recharge.id,
     provider: c.provider,

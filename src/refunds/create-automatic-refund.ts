@@ -50,6 +50,17 @@ export async function createAutomaticRefund(
       created_at: at,
       updated_at: at,
       succeeded_at: null,
+      money_source: 'collection',
+      assignee_id: null,
+      escalation_level: 1,
+      sla_due_at: null,
+      sla_breached: 0,
+      checks: null,
+      paid_at: null,
+      channel_txn_no: null,
+      decided_at: at,
+      decided_by: 'system',
+      rejection_reason: null,
     })
     .execute();
   const note =

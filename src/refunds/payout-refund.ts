@@ -7,6 +7,7 @@ import { RetryLater, type Worker, backoffMs } from '../jobs/worker.js';
 import { accounts } from '../ledger/accounts.js';
 import { postTransaction, transfer } from '../ledger/post-transaction.js';
 import { inTransaction } from '../store/transaction.js';
+import { releaseApplicationLock } from './customer-actions.js';
 import { addRefundEvent, findRefund } from './refund.repo.js';
 
 /** When to ask the channel again about a refund it accepted (wallets settle in minutes, cards in days). */
@@ -54,6 +55,7 @@ export async function completeRefund(ctx: Context, refundId: string, channelRefu
       legs: transfer(accounts.refundsInFlight(), accounts.channelClearing(updated.provider), Number(updated.amount)),
     });
     await addRefundEvent(trx, { refundId, status: 'succeeded', actor: 'system', note: 'The channel confirmed the refund', at: now });
+    await releaseApplicationLock(trx, refundId);
     await emitEvent(trx, {
       customerId: updated.customer_id,
       type: 'refund.succeeded',
@@ -63,7 +65,10 @@ export async function completeRefund(ctx: Context, refundId: string, channelRefu
     });
     return updated;
   });
-  if (done) ctx.metrics.refunds.inc({ reason: done.reason, status: 'succeeded' });
+  if (done) {
+    ctx.metrics.refunds.inc({ reason: done.reason, status: 'succeeded' });
+    ctx.metrics.refundMoneySeconds.observe((now.getTime() - Date.parse(done.created_at)) / 1000);
+  }
   return done !== null;
 }
 
@@ -99,6 +104,7 @@ export async function fallBackToBalance(ctx: Context, refundId: string, reason: 
       note: `The original payment method refused the refund (${reason}); the amount was credited to your Topup balance instead`,
       at: now,
     });
+    await releaseApplicationLock(trx, refundId);
     await emitEvent(trx, {
       customerId: updated.customer_id,
       type: 'refund.failed',
@@ -128,6 +134,17 @@ export function registerRefundJobs(ctx: Context, worker: Worker, router: Channel
           .where('status', '=', 'approved')
           .executeTakeFirst();
         if (Number(moved.numUpdatedRows) === 1) {
+          if (refund.money_source === 'balance') {
+            // Held at approval; now it leaves the customer's side: held → refunds in flight.
+            await postTransaction(trx, {
+              kind: 'refund.sent',
+              ref: refundId,
+              actor: 'system',
+              customerId: refund.customer_id,
+              at: now,
+              legs: transfer(accounts.customerHeld(refund.customer_id), accounts.refundsInFlight(), Number(refund.amount)),
+            });
+          }
           await addRefundEvent(trx, { refundId, status: 'processing', actor: 'system', note: 'Sent to the payment channel', at: now });
         }
       });

@@ -1,6 +1,8 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { sandboxMigration } from '../channels/sandbox/sandbox.migration.js';
+import { notificationsMigration } from '../notifications/notifications.migration.js';
 import { rechargesMigration } from '../recharges/recharges.migration.js';
+import { refundReviewMigration } from '../refunds/refund-review.migration.js';
 import type { Dialect } from './database.js';
 
 /**
@@ -157,6 +159,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     },
     '0002_sandbox': sandboxMigration,
     '0003_recharges': rechargesMigration,
+    '0004_notifications': notificationsMigration,
+    '0005_refund_review': refundReviewMigration,
   };
 }
 

@@ -23,6 +23,14 @@ export interface Database {
   incidents: IncidentsTable;
   balance_settings: BalanceSettingsTable;
   events: EventsTable;
+  notifications: NotificationsTable;
+  notification_preferences: NotificationPreferencesTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  refund_application_locks: RefundApplicationLocksTable;
+  evidence: EvidenceTable;
+  compensations: CompensationsTable;
 }
 
 export interface UsersTable {
@@ -224,6 +232,50 @@ export interface RefundsTable {
   created_at: string;
   updated_at: string;
   succeeded_at: string | null;
+  /** `balance` (unused balance, held at approval) or `collection` (channel money never credited). */
+  money_source: string | null;
+  assignee_id: string | null;
+  /** 1 agent, 2 supervisor, 3 management. */
+  escalation_level: number;
+  sla_due_at: string | null;
+  sla_breached: number;
+  /** JSON: what the system verified at submission, shown to staff. */
+  checks: string | null;
+  paid_at: string | null;
+  channel_txn_no: string | null;
+  decided_at: string | null;
+  decided_by: string | null;
+  rejection_reason: string | null;
+}
+
+export interface RefundApplicationLocksTable {
+  recharge_id: string;
+  refund_id: string;
+  created_at: string;
+}
+
+export interface EvidenceTable {
+  id: string;
+  customer_id: string;
+  refund_id: string | null;
+  filename: string;
+  size: number;
+  content_type: string;
+  sha256: string;
+  storage_name: string;
+  created_at: string;
+}
+
+export interface CompensationsTable {
+  id: string;
+  customer_id: string;
+  amount: number;
+  reason: string;
+  refund_id: string | null;
+  actor: string;
+  request_key: string | null;
+  transaction_id: string;
+  created_at: string;
 }
 
 export interface RefundEventsTable {
@@ -274,4 +326,99 @@ export interface EventsTable {
   subject_id: string;
   data: string;
   created_at: string;
+}
+
+/** One message per (event, channel): the unique pair is what makes sending at-most-once. */
+export interface NotificationsTable {
+  id: string;
+  event_id: string;
+  customer_id: string;
+  event: string;
+  subject_id: string;
+  /** `in_app`, `email` or `sms`. */
+  channel: string;
+  /** The address or phone number it went to; null in-app. */
+  recipient: string | null;
+  locale: string;
+  title: string;
+  body: string;
+  /** `delivered`, `pending`, `sending` (claimed by a worker), `kept` (no transport: outbox), `failed`. */
+  status: string;
+  provider: string | null;
+  provider_message_id: string | null;
+  attempts: number;
+  last_error: string | null;
+  sending_since: string | null;
+  created_at: string;
+  updated_at: string;
+  delivered_at: string | null;
+  read_at: string | null;
+}
+
+export interface NotificationPreferencesTable {
+  customer_id: string;
+  /** `recharges`, `refunds`, `balance` or `tickets`. */
+  event_group: string;
+  /** `email` or `sms` (in-app is always on). */
+  channel: string;
+  enabled: number;
+  updated_at: string;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  customer_id: string;
+  url: string;
+  /** JSON array of event types. */
+  events: string;
+  description: string | null;
+  secret: string;
+  /** The secret before the last rotation, still signed with until `previous_secret_expires_at`. */
+  previous_secret: string | null;
+  previous_secret_expires_at: string | null;
+  /** `enabled` or `disabled`. */
+  status: string;
+  disabled_at: string | null;
+  disabled_reason: string | null;
+  /** Consecutive events whose every retry failed; reset by any success. */
+  failed_events: number;
+  /** First failed attempt since the last success. */
+  failing_since: string | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+/** One event for one endpoint; its id is the `webhook-id`, the same on every retry. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  customer_id: string;
+  event_id: string;
+  event: string;
+  /** The exact body sent, rendered once so every retry carries (and signs) the same bytes. */
+  payload: string;
+  /** `pending`, `succeeded`, `failed` (every retry failed) or `cancelled` (endpoint disabled or deleted). */
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  delivered_at: string | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  endpoint_id: string;
+  n: number;
+  /** Service clock. */
+  at: string;
+  /** Real time, as sent in `webhook-timestamp`. */
+  sent_at: string;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
 }
