@@ -1,0 +1,16 @@
+import type { ChannelRouter } from '../channels/router.js';
+import type { Context } from '../context.js';
+import { DISPATCH_JOB } from '../events/emit-event.js';
+import type { Worker } from '../jobs/worker.js';
+import { SEND_JOB, dispatchEvent } from './dispatch-event.js';
+import { type Transports, sendMessage } from './send-message.js';
+
+/** Event dispatch (every emitted event) and email/SMS sending. */
+export function registerNotificationJobs(ctx: Context, worker: Worker, router: ChannelRouter, transports: Transports): void {
+  worker.register(DISPATCH_JOB, async (payload) => {
+    await dispatchEvent(ctx, router, String(payload.eventId));
+  });
+  worker.register(SEND_JOB, async (payload) => {
+    await sendMessage(ctx, transports, String(payload.messageId));
+  });
+}
