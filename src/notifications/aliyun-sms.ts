@@ -82,7 +82,10 @@ export class AliyunSmsTransport implements MessageTransport {
       const code = typeof e.code === 'string' ? e.code : 'error';
       // 4xx other than throttling: our request or credentials are wrong; 5xx and network errors pass.
       const permanent = status !== null && status >= 400 && status < 500 && status !== 429 && !/throttl/i.test(code);
-      throw new DeliveryFault(`aliyun: ${status ?? ''} ${code} ${typeof e.message === 'string' ? e.message : ''}`.trim().slice(0, 500), permanent);
+      throw new DeliveryFault(
+        `aliyun: ${status ?? ''} ${code} ${typeof e.message === 'string' ? e.message : ''}`.trim().slice(0, 500),
+        permanent,
+      );
     }
     if (body?.code === 'OK') return { outcome: 'delivered', provider: this.name, providerMessageId: body.bizId ?? null };
     const code = body?.code ?? 'no answer';

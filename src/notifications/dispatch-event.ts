@@ -24,7 +24,11 @@ export async function dispatchEvent(ctx: Context, router: ChannelRouter, eventId
     ctx.log.warn({ eventId, type: event.type }, 'event without a template: not told');
     return;
   }
-  const user = await db.selectFrom('users').select(['id', 'email', 'phone', 'locale']).where('id', '=', event.customer_id).executeTakeFirst();
+  const user = await db
+    .selectFrom('users')
+    .select(['id', 'email', 'phone', 'locale'])
+    .where('id', '=', event.customer_id)
+    .executeTakeFirst();
   if (!user) return;
   const type = event.type;
   const template = TEMPLATES[type];

@@ -144,10 +144,12 @@ export function notificationRoutes(ctx: Context) {
           tags: ['notifications'],
           description: 'Changes the switches given; groups and channels left out keep their value.',
           body: Strict({
-            groups: Strict(Object.fromEntries(EVENT_GROUPS.map((g) => [g, Type.Optional(SwitchChanges)])) as Record<
-              (typeof EVENT_GROUPS)[number],
-              Type.TOptional<typeof SwitchChanges>
-            >),
+            groups: Strict(
+              Object.fromEntries(EVENT_GROUPS.map((g) => [g, Type.Optional(SwitchChanges)])) as Record<
+                (typeof EVENT_GROUPS)[number],
+                Type.TOptional<typeof SwitchChanges>
+              >,
+            ),
           }),
           response: { 200: Preferences, ...problems('UNAUTHENTICATED', 'FORBIDDEN') },
         },

@@ -38,7 +38,9 @@ async function settled(customerId: string, expectedEvents: number): Promise<Noti
   );
   return eventually(
     async () => messages(customerId),
-    (list) => list.filter((m) => m.channel === 'in_app').length >= expectedEvents && list.every((m) => m.status !== 'pending' && m.status !== 'sending'),
+    (list) =>
+      list.filter((m) => m.channel === 'in_app').length >= expectedEvents &&
+      list.every((m) => m.status !== 'pending' && m.status !== 'sending'),
   );
 }
 
@@ -130,7 +132,17 @@ describe('one event path: every contract event that exists is told in-app exactl
 
     // SMS goes for recharge.failed, refund outcomes and balance.low only (a phone is on file); email for everything.
     const sms = told.filter((m) => m.channel === 'sms').map((m) => m.event);
-    expect(sms.sort()).toEqual(['balance.low', 'recharge.failed', 'recharge.failed', 'refund.approved', 'refund.approved', 'refund.failed', 'refund.succeeded'].sort());
+    expect(sms.sort()).toEqual(
+      [
+        'balance.low',
+        'recharge.failed',
+        'recharge.failed',
+        'refund.approved',
+        'refund.approved',
+        'refund.failed',
+        'refund.succeeded',
+      ].sort(),
+    );
     expect(told.filter((m) => m.channel === 'email')).toHaveLength(all.length);
     // Without SMTP_URL and with the recording SMS provider nothing leaves: all kept in the outbox.
     for (const m of told.filter((x) => x.channel !== 'in_app')) {

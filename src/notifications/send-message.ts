@@ -97,7 +97,13 @@ export async function sendMessage(ctx: Context, transports: Transports, messageI
     ctx,
     claimed,
     result.outcome === 'delivered'
-      ? { status: 'delivered', delivered_at: at, provider: result.provider, provider_message_id: result.providerMessageId, last_error: null }
+      ? {
+          status: 'delivered',
+          delivered_at: at,
+          provider: result.provider,
+          provider_message_id: result.providerMessageId,
+          last_error: null,
+        }
       : { status: 'kept', provider: result.provider, last_error: null },
   );
   ctx.metrics.notifications.inc({ ...labels, outcome: result.outcome });

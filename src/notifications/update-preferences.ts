@@ -22,7 +22,9 @@ export async function updatePreferences(
         await trx
           .insertInto('notification_preferences')
           .values({ customer_id: customerId, event_group: group, channel, enabled: enabled ? 1 : 0, updated_at: now })
-          .onConflict((oc) => oc.columns(['customer_id', 'event_group', 'channel']).doUpdateSet({ enabled: enabled ? 1 : 0, updated_at: now }))
+          .onConflict((oc) =>
+            oc.columns(['customer_id', 'event_group', 'channel']).doUpdateSet({ enabled: enabled ? 1 : 0, updated_at: now }),
+          )
           .execute();
       }
     }

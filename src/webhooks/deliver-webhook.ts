@@ -169,5 +169,6 @@ export async function deliverWebhook(ctx: Context, deliveryId: string): Promise<
     ctx.metrics.webhookEndpointsDisabled.inc();
     ctx.log.warn({ endpointId: endpoint.id, customerId: endpoint.customer_id }, 'webhook endpoint disabled after sustained failure');
   }
-  if (outcome === 'retry' && retryInS !== null) throw new RetryLater(retryInS * 1000, `attempt ${n} failed: ${result.ok ? '' : result.error}`);
+  if (outcome === 'retry' && retryInS !== null)
+    throw new RetryLater(retryInS * 1000, `attempt ${n} failed: ${result.ok ? '' : result.error}`);
 }

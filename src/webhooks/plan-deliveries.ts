@@ -21,7 +21,12 @@ export interface PlannedDelivery {
  * data}`, rendered once so every retry sends (and signs) the same bytes. Endpoints created after
  * the event, disabled or deleted ones get nothing.
  */
-export async function planDeliveries(ctx: Context, router: ChannelRouter, event: EventsTable, language: Language): Promise<PlannedDelivery[]> {
+export async function planDeliveries(
+  ctx: Context,
+  router: ChannelRouter,
+  event: EventsTable,
+  language: Language,
+): Promise<PlannedDelivery[]> {
   if (!(CONTRACT_EVENTS as readonly string[]).includes(event.type)) return [];
   const endpoints = await ctx.store.db
     .selectFrom('webhook_endpoints')

@@ -57,8 +57,7 @@ export function postWebhook(
           if (size > MAX_RESPONSE_BYTES) response.destroy();
         });
         const status = response.statusCode ?? 0;
-        const finish = () =>
-          done(status >= 200 && status < 300 ? { ok: true, status } : { ok: false, status, error: `HTTP ${status}` });
+        const finish = () => done(status >= 200 && status < 300 ? { ok: true, status } : { ok: false, status, error: `HTTP ${status}` });
         response.on('end', finish);
         response.on('close', finish);
         response.on('error', finish);

@@ -118,7 +118,11 @@ export function webhookRoutes(ctx: Context) {
       '/v1/webhook-endpoints/:id',
       {
         config: { auth: ['customer'] },
-        schema: { tags: ['webhooks'], params: IdParams, response: { 200: Endpoint, ...problems('NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN') } },
+        schema: {
+          tags: ['webhooks'],
+          params: IdParams,
+          response: { 200: Endpoint, ...problems('NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN') },
+        },
       },
       async (request) => {
         const row = await findOwnEndpoint(ctx.store.db, actorOf(request).id, request.params.id);
