@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
+import { inTransaction } from '../store/transaction.js';
 
 /** How long a stored answer is kept (the contract asks for at least 24 h). */
 export const RETENTION_MS = 48 * 3600_000;
@@ -62,11 +63,15 @@ export async function claimIdempotencyKey(ctx: Context, request: FastifyRequest,
     expires_at: new Date(now.getTime() + RETENTION_MS).toISOString(),
   };
   const db = ctx.store.db;
-  const inserted = await db
-    .insertInto('idempotency_keys')
-    .values({ scope, key, ...fresh })
-    .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
-    .executeTakeFirst();
+  // Writes go through inTransaction so that on SQLite they share commits with the
+  // request's own transaction (group commit) instead of paying an fsync each.
+  const inserted = await inTransaction(ctx.store, (trx) =>
+    trx
+      .insertInto('idempotency_keys')
+      .values({ scope, key, ...fresh })
+      .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
+      .executeTakeFirst(),
+  );
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
     request.idempotency = { scope, key };
     return true;
@@ -79,13 +84,15 @@ export async function claimIdempotencyKey(ctx: Context, request: FastifyRequest,
   }
   if (row.expires_at <= nowIso) {
     // Past retention: the key is free again. Guarded so only one request takes it.
-    const taken = await db
-      .updateTable('idempotency_keys')
-      .set(fresh)
-      .where('scope', '=', scope)
-      .where('key', '=', key)
-      .where('expires_at', '=', row.expires_at)
-      .executeTakeFirst();
+    const taken = await inTransaction(ctx.store, (trx) =>
+      trx
+        .updateTable('idempotency_keys')
+        .set(fresh)
+        .where('scope', '=', scope)
+        .where('key', '=', key)
+        .where('expires_at', '=', row.expires_at)
+        .executeTakeFirst(),
+    );
     if (Number(taken.numUpdatedRows) === 1) {
       request.idempotency = { scope, key };
       return true;
@@ -110,14 +117,16 @@ export async function claimIdempotencyKey(ctx: Context, request: FastifyRequest,
   }
   // The first request's process died mid-way. Take the key over; the use case's own request
   // key (stored on the purchase/recharge row) makes sure its effect cannot happen twice.
-  const taken = await db
-    .updateTable('idempotency_keys')
-    .set({ locked_until: fresh.locked_until })
-    .where('scope', '=', scope)
-    .where('key', '=', key)
-    .where('state', '=', 'in_flight')
-    .where('locked_until', '=', row.locked_until)
-    .executeTakeFirst();
+  const taken = await inTransaction(ctx.store, (trx) =>
+    trx
+      .updateTable('idempotency_keys')
+      .set({ locked_until: fresh.locked_until })
+      .where('scope', '=', scope)
+      .where('key', '=', key)
+      .where('state', '=', 'in_flight')
+      .where('locked_until', '=', row.locked_until)
+      .executeTakeFirst(),
+  );
   if (Number(taken.numUpdatedRows) !== 1) {
     throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'the first request with this key is still running');
   }
@@ -135,17 +144,18 @@ export async function completeIdempotencyKey(
   status: number,
   body: string,
 ): Promise<void> {
-  const db = ctx.store.db;
-  if (status >= 500 || status === 429) {
-    await db.deleteFrom('idempotency_keys').where('scope', '=', claim.scope).where('key', '=', claim.key).execute();
-    return;
-  }
-  await db
-    .updateTable('idempotency_keys')
-    .set({ state: 'done', response_status: status, response_body: body })
-    .where('scope', '=', claim.scope)
-    .where('key', '=', claim.key)
-    .execute();
+  await inTransaction(ctx.store, async (trx) => {
+    if (status >= 500 || status === 429) {
+      await trx.deleteFrom('idempotency_keys').where('scope', '=', claim.scope).where('key', '=', claim.key).execute();
+      return;
+    }
+    await trx
+      .updateTable('idempotency_keys')
+      .set({ state: 'done', response_status: status, response_body: body })
+      .where('scope', '=', claim.scope)
+      .where('key', '=', claim.key)
+      .execute();
+  });
 }
 
 /** Retention cleanup, run by the worker on a schedule. */

@@ -20,7 +20,13 @@ const GIVE_UP_AFTER_MS = 24 * 3600_000;
 export async function resolveAttempt(ctx: Context, router: ChannelRouter, attemptId: string, n: number): Promise<void> {
   const db = ctx.store.db;
   const attempt = await db.selectFrom('recharge_attempts').selectAll().where('id', '=', attemptId).executeTakeFirst();
-  if (!attempt || attempt.status === 'succeeded' || attempt.status === 'failed') return;
+  if (!attempt || attempt.status === 'failed') return;
+  if (attempt.status === 'succeeded') {
+    // Settled already — but one look at what the channel collected catches a duplicate charge
+    // whose notification never came (it becomes an automatic refund).
+    if (n === 0) await recordAllCollections(ctx, router, attempt.provider, attempt.id);
+    return;
+  }
   const recharge = await db.selectFrom('recharges').selectAll().where('id', '=', attempt.recharge_id).executeTakeFirstOrThrow();
   const channel = router.channel(attempt.provider);
   if (!channel) return;
@@ -63,6 +69,22 @@ export async function resolveAttempt(ctx: Context, router: ChannelRouter, attemp
     return;
   }
   await scheduleNext(ctx, attempt.id, attempt.created_at, n, recharge.id);
+}
+
+async function recordAllCollections(ctx: Context, router: ChannelRouter, provider: string, attemptId: string): Promise<void> {
+  const channel = router.channel(provider);
+  if (!channel) return;
+  const status = await channel.query(attemptId);
+  for (const collection of status.collections) {
+    await recordCollection(ctx, {
+      provider,
+      attemptId,
+      channelTxnId: collection.channelTxnId,
+      amount: collection.amount,
+      paidAt: collection.paidAt,
+      credentialToken: status.credentialToken,
+    });
+  }
 }
 
 async function scheduleNext(ctx: Context, attemptId: string, createdAt: string, n: number, rechargeId: string): Promise<void> {

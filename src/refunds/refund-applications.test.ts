@@ -371,4 +371,17 @@ describe('fast path: money the channel holds goes back without staff', () => {
     expect((await server.http.get('/v1/balance', { token: c.token })).body.available).toBe(0);
     await server.verify();
   });
+
+  it('a duplicate charge whose notifications were lost is still found (the resolver looks once after success)', async () => {
+    const c = await server.customer();
+    const r = await recharge(server.http, c.token, 6606, 'wechat_pay');
+    expect(r.body.status).toBe('succeeded');
+    // The channel's notifications never arrive.
+    await server.service.ctx.store.db.deleteFrom('jobs').where('type', '=', 'sandbox.notify').execute();
+    await server.advance(15);
+    const refunds = (await server.http.get('/v1/refunds', { token: c.token })).body.data;
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]).toMatchObject({ reason: 'duplicate_charge', automatic: true, amount: 6606 });
+    await server.verify();
+  });
 });

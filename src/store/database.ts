@@ -3,6 +3,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
 import pg from 'pg';
+import { GroupCommitter } from './group-commit.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -14,6 +15,8 @@ export type Executor = Db | Trx;
 export interface Store {
   db: Db;
   dialect: Dialect;
+  /** Set when write transactions share commits (SQLite); see group-commit.ts. */
+  groupCommit: GroupCommitter | null;
   close(): Promise<void>;
 }
 
@@ -26,6 +29,8 @@ export interface StoreOptions {
   databaseUrl: string | null;
   dataDir: string;
   poolSize?: number;
+  /** Share commits between concurrent write transactions (SQLite; default on). */
+  groupCommit?: boolean;
 }
 
 export function openStore(options: StoreOptions): Store {
@@ -37,7 +42,7 @@ export function openStore(options: StoreOptions): Store {
     // An idle client that errors (server restart) must not crash the process.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    return { db, dialect: 'postgres', groupCommit: null, close: () => db.destroy() };
   }
 
   fs.mkdirSync(options.dataDir, { recursive: true });
@@ -52,5 +57,7 @@ export function openStore(options: StoreOptions): Store {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  const store: Store = { db, dialect: 'sqlite', groupCommit: null, close: () => db.destroy() };
+  if (options.groupCommit !== false) store.groupCommit = new GroupCommitter(store);
+  return store;
 }

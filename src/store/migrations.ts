@@ -173,7 +173,8 @@ class InCodeMigrations implements MigrationProvider {
 
 /** Runs every pending migration; safe when several processes start at once (Kysely takes a lock). */
 export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new InCodeMigrations(dialect) });
+  // Unordered: capabilities add migrations independently; each is applied once, whatever its place.
+  const migrator = new Migrator({ db, provider: new InCodeMigrations(dialect), allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
