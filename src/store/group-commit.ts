@@ -76,17 +76,19 @@ export class GroupCommitter {
       for (const item of batch) item.reject(commitError);
       return;
     }
-    batch.forEach((item, i) => {
+    for (const [i, item] of batch.entries()) {
       const outcome = outcomes[i];
-      if (!outcome) return item.reject(new Error('group commit lost an operation'));
-      if (outcome.ok) return item.resolve(outcome.value);
-      if (isRetryable(outcome.error) && item.tries < 4) {
+      if (!outcome) {
+        item.reject(new Error('group commit lost an operation'));
+      } else if (outcome.ok) {
+        item.resolve(outcome.value);
+      } else if (isRetryable(outcome.error) && item.tries < 4) {
         item.tries++;
         this.queue.push(item);
         if (!this.draining) void this.drain();
-        return;
+      } else {
+        item.reject(outcome.error);
       }
-      item.reject(outcome.error);
-    });
+    }
   }
 }
