@@ -57,6 +57,23 @@ const Card = Strict({
 });
 const Wallet = Strict({ payer_account: Type.String({ minLength: 1, maxLength: 100 }) });
 
+/** `YYYY-MM-DD` (a calendar day in Asia/Shanghai) or an RFC 3339 time. */
+const DayOrTime = Type.String({
+  pattern: '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2}))?$',
+  description: 'YYYY-MM-DD (Asia/Shanghai day) or RFC 3339 date-time',
+});
+
+/** A day means all of it: `from` starts at its first instant, `to` ends after its last (Shanghai time). */
+function boundary(value: string, side: 'start' | 'end'): string {
+  const time = Date.parse(value.length === 10 ? `${value}T00:00:00+08:00` : value);
+  if (Number.isNaN(time)) {
+    throw new AppError('VALIDATION_FAILED', 'from/to must be a date or a date-time', {
+      errors: [{ field: side === 'start' ? 'from' : 'to', message: 'is not a valid date' }],
+    });
+  }
+  return new Date(value.length === 10 && side === 'end' ? time + 86_400_000 : time).toISOString();
+}
+
 export async function renderRecharges(ctx: Context, router: ChannelRouter, rows: RechargesTable[], language: Language) {
   const refunded = await refundedAmounts(
     ctx.store.db,
@@ -130,8 +147,8 @@ export function rechargeRoutes(ctx: Context, router: ChannelRouter) {
               ...ListQuery,
               status: Type.Optional(Status),
               method: Type.Optional(Method),
-              from: Type.Optional(Type.String({ format: 'date-time' })),
-              to: Type.Optional(Type.String({ format: 'date-time' })),
+              from: Type.Optional(DayOrTime),
+              to: Type.Optional(DayOrTime),
             },
             { additionalProperties: false },
           ),
@@ -155,8 +172,8 @@ export function rechargeRoutes(ctx: Context, router: ChannelRouter) {
           .limit(limit + 1);
         if (q.status) query = query.where('status', '=', q.status);
         if (q.method) query = query.where('method', '=', q.method);
-        if (q.from) query = query.where('created_at', '>=', new Date(q.from).toISOString());
-        if (q.to) query = query.where('created_at', '<', new Date(q.to).toISOString());
+        if (q.from) query = query.where('created_at', '>=', boundary(q.from, 'start'));
+        if (q.to) query = query.where('created_at', '<', boundary(q.to, 'end'));
         if (cursor !== null) query = query.where('id', '<', String(cursor));
         const rows = await query.execute();
         const page = rows.slice(0, limit);

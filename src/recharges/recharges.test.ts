@@ -304,3 +304,32 @@ describe('recharge limits and risk control', () => {
     expect((await recharge(server.http, c.token, 5_000, 'alipay')).body.status).toBe('succeeded');
   });
 });
+
+describe('我的充值 date filters', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { TOPUP_RECHARGE_RATE_PER_MIN: '1000' } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('filters by Asia/Shanghai calendar days or RFC 3339 times, and refuses nonsense', async () => {
+    const c = await server.customer();
+    const first = await recharge(server.http, c.token, 1_000, 'alipay');
+    await server.advance(2 * 86_400);
+    const second = await recharge(server.http, c.token, 2_000, 'alipay');
+    const day = (iso: string) => new Date(Date.parse(iso) + 8 * 3600_000).toISOString().slice(0, 10);
+    const onFirstDay = await server.http.get(`/v1/recharges?from=${day(first.body.created_at)}&to=${day(first.body.created_at)}`, {
+      token: c.token,
+    });
+    expect(onFirstDay.body.data.map((r: { id: string }) => r.id)).toEqual([first.body.id]);
+    const since = await server.http.get(`/v1/recharges?from=${encodeURIComponent(second.body.created_at)}`, { token: c.token });
+    expect(since.body.data.map((r: { id: string }) => r.id)).toEqual([second.body.id]);
+    for (const bad of ['2026-13-45', 'yesterday', '2026-01-01T25:00:00Z']) {
+      const res = await server.http.get(`/v1/recharges?from=${bad}`, { token: c.token });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+    }
+  });
+});

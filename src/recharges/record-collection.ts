@@ -135,15 +135,17 @@ async function recordCollectionIn(
     amount: c.amount,
     at: now,
   });
-  const refundId = adopted ?? await createAutomaticRefund(ctx, trx, {
-    customerId: recharge.customer_id,
-    rechargeId: recharge.id,
-    provider: c.provider,
-    channelTxnId: c.channelTxnId,
-    amount: c.amount,
-    reason,
-    at: now,
-  });
+  const refundId =
+    adopted ??
+    (await createAutomaticRefund(ctx, trx, {
+      customerId: recharge.customer_id,
+      rechargeId: recharge.id,
+      provider: c.provider,
+      channelTxnId: c.channelTxnId,
+      amount: c.amount,
+      reason,
+      at: now,
+    }));
   await trx
     .updateTable('channel_transactions')
     .set({ disposition: 'refund', refund_id: refundId })
