@@ -28,10 +28,23 @@ export class EventData {
     return typeof value === 'string' && value !== '' ? value : null;
   }
 
+  /** Free text for the middle of a sentence: trailing punctuation dropped. */
+  phrase(key: string): string | null {
+    return this.text(key)?.replace(/[\s.。!!??]+$/u, '') ?? null;
+  }
+
   /** An amount in fen, formatted the way customers read it (`¥1,234.56`). */
   money(key = 'amount'): string | null {
     const value = this.data[key];
     return typeof value === 'number' && Number.isSafeInteger(value) ? formatFen(value) : null;
+  }
+
+  /** A timestamp as customers in China read it: `2026-11-26 14:30` (Beijing time, UTC+8). */
+  beijingTime(key: string): string | null {
+    const value = this.text(key);
+    const ms = value ? Date.parse(value) : Number.NaN;
+    if (Number.isNaN(ms)) return null;
+    return new Date(ms + 8 * 3600_000).toISOString().slice(0, 16).replace('T', ' ');
   }
 
   flag(key: string): boolean {
@@ -71,6 +84,12 @@ const refundNo = (d: EventData, zh: boolean) => {
 const orderNo = (d: EventData, zh: boolean) => {
   const id = d.text('recharge_id');
   return id ? (zh ? `订单号 ${id}。` : ` Order ${id}.`) : '';
+};
+/** Free text from staff (a question, a reason) closed as a sentence in the message's language. */
+const quoted = (text: string | null, zh: boolean) => {
+  if (!text) return zh ? '。' : '.';
+  const closed = /[.!?。!?]$/.test(text) ? text : `${text}${zh ? '。' : '.'}`;
+  return zh ? `:${closed}` : `: ${closed}`;
 };
 const ticketName = (d: EventData, zh: boolean) => {
   const subject = d.text('subject');
@@ -117,11 +136,11 @@ export const TEMPLATES: Record<EventType, Template> = {
     alwaysSent: false,
     'zh-CN': (d) => ({
       title: '退款申请已提交',
-      body: `我们已收到您 ${amountOr(d, true)} 的退款申请,客服将尽快审核,审核进度会及时通知您。可在「我的退款」查看进度。${refundNo(d, true)}`,
+      body: `我们已收到您 ${amountOr(d, true)} 的退款申请,客服将${d.beijingTime('sla_due_at') ? `在 ${d.beijingTime('sla_due_at')}(北京时间)前` : '尽快'}完成审核,审核进度会及时通知您。可在「我的退款」查看进度。${refundNo(d, true)}`,
     }),
     en: (d) => ({
       title: 'Refund application received',
-      body: `We received your application for a refund of ${amountOr(d, false)}. Customer service will review it shortly and we will tell you how it goes; follow it under My refunds.${refundNo(d, false)}`,
+      body: `We received your application for a refund of ${amountOr(d, false)}. Customer service will decide ${d.beijingTime('sla_due_at') ? `by ${d.beijingTime('sla_due_at')} (Beijing time)` : 'shortly'} and we will tell you how it goes; follow it under My refunds.${refundNo(d, false)}`,
     }),
   },
   'refund.info_requested': {
@@ -130,11 +149,11 @@ export const TEMPLATES: Record<EventType, Template> = {
     alwaysSent: false,
     'zh-CN': (d) => ({
       title: '退款申请需要补充信息',
-      body: `客服审核您的退款申请时需要更多信息${d.text('message') ? `:${d.text('message')}` : '。'}请在「我的退款」中回复并上传凭证,补充后我们会继续审核。${refundNo(d, true)}`,
+      body: `客服审核您的退款申请时需要更多信息${quoted(d.text('message'), true)}请在「我的退款」中回复并上传凭证,补充后我们会继续审核。${refundNo(d, true)}`,
     }),
     en: (d) => ({
       title: 'More information needed for your refund',
-      body: `Customer service needs more information to review your refund${d.text('message') ? `: ${d.text('message')}` : '.'} Reply under My refunds and attach your evidence; the review continues once you do.${refundNo(d, false)}`,
+      body: `Customer service needs more information to review your refund${quoted(d.text('message'), false)} Reply under My refunds and attach your evidence; the review continues once you do.${refundNo(d, false)}`,
     }),
   },
   'refund.approved': {
@@ -178,11 +197,11 @@ export const TEMPLATES: Record<EventType, Template> = {
     alwaysSent: true,
     'zh-CN': (d) => ({
       title: '退款申请未通过',
-      body: `很抱歉,您 ${amountOr(d, true)} 的退款申请未通过${d.text('reason') ? `,原因:${d.text('reason')}` : ''}。如有疑问,可提交工单说明情况,我们会再次核实。${refundNo(d, true)}`,
+      body: `很抱歉,您 ${amountOr(d, true)} 的退款申请未通过${d.text('reason') ? `,原因:${d.phrase('reason')}` : ''}。如有疑问,可提交工单说明情况,我们会再次核实。${refundNo(d, true)}`,
     }),
     en: (d) => ({
       title: 'Refund application declined',
-      body: `We are sorry: your application for a refund of ${amountOr(d, false)} was declined${d.text('reason') ? ` (${d.text('reason')})` : ''}. If you disagree, open a ticket and we will look at it again.${refundNo(d, false)}`,
+      body: `We are sorry: your application for a refund of ${amountOr(d, false)} was declined${d.text('reason') ? ` (${d.phrase('reason')})` : ''}. If you disagree, open a ticket and we will look at it again.${refundNo(d, false)}`,
     }),
   },
   'refund.succeeded': {
@@ -206,21 +225,21 @@ export const TEMPLATES: Record<EventType, Template> = {
       d.text('fallback') === 'balance'
         ? {
             title: `退款已转入充值账户余额:${amountOr(d, true)}`,
-            body: `原支付方式无法接收退款${d.text('reason') ? `(${d.text('reason')})` : ''},${amountOr(d, true)} 已转入您的 Topup 充值账户余额,可直接使用。如需退回其他账户,请提交工单。${refundNo(d, true)}`,
+            body: `原支付方式无法接收退款${d.text('reason') ? `(${d.phrase('reason')})` : ''},${amountOr(d, true)} 已转入您的 Topup 充值账户余额,可直接使用。如需退回其他账户,请提交工单。${refundNo(d, true)}`,
           }
         : {
             title: `退款未成功:${amountOr(d, true)}`,
-            body: `${amountOr(d, true)} 退回原支付方式未成功${d.text('reason') ? `(${d.text('reason')})` : ''}。客服将人工处理并与您联系,款项不会丢失,无需重复申请。${refundNo(d, true)}`,
+            body: `${amountOr(d, true)} 退回原支付方式未成功${d.text('reason') ? `(${d.phrase('reason')})` : ''}。客服将人工处理并与您联系,款项不会丢失,无需重复申请。${refundNo(d, true)}`,
           },
     en: (d) =>
       d.text('fallback') === 'balance'
         ? {
             title: `Refund of ${amountOr(d, false)} credited to your Topup balance`,
-            body: `Your original payment method could not take the refund${d.text('reason') ? ` (${d.text('reason')})` : ''}, so ${amountOr(d, false)} went to your Topup balance instead, ready to use. Open a ticket if you need it paid to another account.${refundNo(d, false)}`,
+            body: `Your original payment method could not take the refund${d.text('reason') ? ` (${d.phrase('reason')})` : ''}, so ${amountOr(d, false)} went to your Topup balance instead, ready to use. Open a ticket if you need it paid to another account.${refundNo(d, false)}`,
           }
         : {
             title: `Refund of ${amountOr(d, false)} failed`,
-            body: `Returning ${amountOr(d, false)} to your original payment method failed${d.text('reason') ? ` (${d.text('reason')})` : ''}. Customer service will handle it by hand and contact you; the money is safe and you need not apply again.${refundNo(d, false)}`,
+            body: `Returning ${amountOr(d, false)} to your original payment method failed${d.text('reason') ? ` (${d.phrase('reason')})` : ''}. Customer service will handle it by hand and contact you; the money is safe and you need not apply again.${refundNo(d, false)}`,
           },
   },
   'balance.low': {
@@ -242,11 +261,11 @@ export const TEMPLATES: Record<EventType, Template> = {
     alwaysSent: false,
     'zh-CN': (d) => ({
       title: '自动充值未成功',
-      body: `自动充值${d.money() ? ` ${d.money()} ` : ''}未成功,余额未增加。${d.failure('zh-CN') ?? (d.text('reason') ? `原因:${d.text('reason')}。` : '')}请检查自动充值所用的支付方式,或手动充值,以免余额不足影响服务。`,
+      body: `自动充值${d.money() ? ` ${d.money()} ` : ''}未成功,余额未增加。${d.failure('zh-CN') ?? (d.text('reason') ? `原因:${d.phrase('reason')}。` : '')}请检查自动充值所用的支付方式,或手动充值,以免余额不足影响服务。`,
     }),
     en: (d) => ({
       title: 'Auto-recharge failed',
-      body: `Your auto-recharge${d.money() ? ` of ${d.money()}` : ''} did not go through and your balance did not grow. ${d.failure('en') ?? (d.text('reason') ? `Reason: ${d.text('reason')}.` : '')} Check the payment method auto-recharge uses, or recharge by hand, so a low balance does not interrupt your service.`,
+      body: `Your auto-recharge${d.money() ? ` of ${d.money()}` : ''} did not go through and your balance did not grow. ${d.failure('en') ?? (d.text('reason') ? `Reason: ${d.phrase('reason')}.` : '')} Check the payment method auto-recharge uses, or recharge by hand, so a low balance does not interrupt your service.`,
     }),
   },
   'ticket.replied': {
@@ -281,11 +300,11 @@ export const TEMPLATES: Record<EventType, Template> = {
     alwaysSent: true,
     'zh-CN': (d) => ({
       title: 'Webhook 端点已停用',
-      body: `您的 Webhook 端点 ${d.text('url') ?? ''} 因持续投递失败已被自动停用${d.text('reason') ? `(${d.text('reason')})` : ''}。请检查接收服务后,在开发者设置中重新启用;停用期间的事件不会补发。`,
+      body: `您的 Webhook 端点 ${d.text('url') ?? ''} 因持续投递失败已被自动停用${d.text('reason') ? `(${d.phrase('reason')})` : ''}。请检查接收服务后,在开发者设置中重新启用;停用期间的事件不会补发。`,
     }),
     en: (d) => ({
       title: 'Webhook endpoint disabled',
-      body: `Your webhook endpoint ${d.text('url') ?? ''} was disabled automatically after sustained delivery failures${d.text('reason') ? ` (${d.text('reason')})` : ''}. Fix the receiver, then enable it again in your developer settings; events from while it was off are not re-sent.`,
+      body: `Your webhook endpoint ${d.text('url') ?? ''} was disabled automatically after sustained delivery failures${d.text('reason') ? ` (${d.phrase('reason')})` : ''}. Fix the receiver, then enable it again in your developer settings; events from while it was off are not re-sent.`,
     }),
   },
 };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { AppError } from '../domain/errors.js';
 import type { ContractEvent } from '../events/emit-event.js';
 import type { Executor } from '../store/database.js';
 import type { WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from '../store/schema.js';
@@ -17,6 +18,13 @@ export async function findOwnEndpoint(db: Executor, customerId: string, id: stri
     .where('customer_id', '=', customerId)
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
+}
+
+/** The customer's own endpoint, or NOT_FOUND (the same answer for another customer's id). */
+export async function findOwnEndpointOr404(db: Executor, customerId: string, id: string): Promise<WebhookEndpointsTable> {
+  const row = await findOwnEndpoint(db, customerId, id);
+  if (!row) throw new AppError('NOT_FOUND', 'no such webhook endpoint');
+  return row;
 }
 
 export function subscribedEvents(row: Pick<WebhookEndpointsTable, 'events'>): ContractEvent[] {
@@ -68,4 +76,25 @@ export async function attemptsOf(db: Executor, deliveryIds: string[]): Promise<M
   const rows = await db.selectFrom('webhook_attempts').selectAll().where('delivery_id', 'in', deliveryIds).orderBy('id').execute();
   for (const r of rows) out.set(r.delivery_id, [...(out.get(r.delivery_id) ?? []), r]);
   return out;
+}
+
+/** The customer's endpoints, newest first, paged by id. */
+export async function listEndpoints(db: Executor, customerId: string, page: { beforeId: string | null; limit: number }) {
+  let query = db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .where('deleted_at', 'is', null)
+    .orderBy('id', 'desc')
+    .limit(page.limit);
+  if (page.beforeId !== null) query = query.where('id', '<', page.beforeId);
+  return query.execute();
+}
+
+/** An endpoint's deliveries, newest first, paged by id. */
+export async function listDeliveries(db: Executor, endpointId: string, page: { status?: string; beforeId: string | null; limit: number }) {
+  let query = db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId).orderBy('id', 'desc').limit(page.limit);
+  if (page.status) query = query.where('status', '=', page.status);
+  if (page.beforeId !== null) query = query.where('id', '<', page.beforeId);
+  return query.execute();
 }

@@ -7,8 +7,10 @@ import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { Enum, ListQuery, Nullable, Page, Strict, Timestamp, problems } from '../http/schemas.js';
 import type { Actor } from '../identity/roles.js';
 import { createEndpoint } from './create-endpoint.js';
-import { attemptsOf, findOwnEndpoint, toDeliveryView, toEndpointView } from './endpoint.repo.js';
-import { deleteEndpoint, enableEndpoint, rotateSecret } from './manage-endpoint.js';
+import { attemptsOf, findOwnEndpoint, listDeliveries, listEndpoints, toDeliveryView, toEndpointView } from './endpoint.repo.js';
+import { deleteEndpoint } from './delete-endpoint.js';
+import { enableEndpoint } from './enable-endpoint.js';
+import { rotateSecret } from './rotate-secret.js';
 
 const EventName = Enum(CONTRACT_EVENTS);
 
@@ -49,6 +51,11 @@ const Delivery = Type.Object({
 });
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+function cursorId(cursor: string | undefined): string | null {
+  const position = decodeCursor(cursor);
+  return position === null ? null : String(position);
+}
 
 function actorOf(request: { actor: Actor | null }): Actor {
   if (!request.actor) throw new AppError('UNAUTHENTICATED');
@@ -96,16 +103,7 @@ export function webhookRoutes(ctx: Context) {
       },
       async (request) => {
         const limit = request.query.limit ?? 20;
-        const cursor = decodeCursor(request.query.cursor);
-        let query = ctx.store.db
-          .selectFrom('webhook_endpoints')
-          .selectAll()
-          .where('customer_id', '=', actorOf(request).id)
-          .where('deleted_at', 'is', null)
-          .orderBy('id', 'desc')
-          .limit(limit + 1);
-        if (cursor !== null) query = query.where('id', '<', String(cursor));
-        const rows = await query.execute();
+        const rows = await listEndpoints(ctx.store.db, actorOf(request).id, { beforeId: cursorId(request.query.cursor), limit: limit + 1 });
         const page = rows.slice(0, limit);
         return {
           data: page.map(toEndpointView),
@@ -194,16 +192,11 @@ export function webhookRoutes(ctx: Context) {
         const endpoint = await findOwnEndpoint(ctx.store.db, actorOf(request).id, request.params.id);
         if (!endpoint) throw new AppError('NOT_FOUND', 'no such webhook endpoint');
         const limit = request.query.limit ?? 20;
-        const cursor = decodeCursor(request.query.cursor);
-        let query = ctx.store.db
-          .selectFrom('webhook_deliveries')
-          .selectAll()
-          .where('endpoint_id', '=', endpoint.id)
-          .orderBy('id', 'desc')
-          .limit(limit + 1);
-        if (request.query.status) query = query.where('status', '=', request.query.status);
-        if (cursor !== null) query = query.where('id', '<', String(cursor));
-        const rows = await query.execute();
+        const rows = await listDeliveries(ctx.store.db, endpoint.id, {
+          status: request.query.status,
+          beforeId: cursorId(request.query.cursor),
+          limit: limit + 1,
+        });
         const page = rows.slice(0, limit);
         const attempts = await attemptsOf(
           ctx.store.db,
