@@ -1,5 +1,5 @@
 import { Result } from 'antd';
-import type { ReactNode } from 'react';
+import { type ReactNode, Suspense, lazy } from 'react';
 import { Navigate, Route, Routes, useLocation } from 'react-router';
 import type { Role } from './api/types';
 import { useAuth } from './auth';
@@ -15,10 +15,12 @@ import { RefundApplyPage, RefundDetailPage, RefundsPage } from './pages/portal/r
 import { StatementPage, TicketsPage } from './pages/portal/statement';
 import { AccountsPage } from './pages/staff/accounts';
 import { AuditPage } from './pages/staff/audit';
-import { DashboardPage } from './pages/staff/dashboard';
 import { ProvidersPage } from './pages/staff/providers';
 import { QueuePage } from './pages/staff/queue';
 import { ReviewPage } from './pages/staff/review';
+
+// The charts library is only needed by staff on the dashboard: a chunk of its own.
+const DashboardPage = lazy(() => import('./pages/staff/dashboard').then((m) => ({ default: m.DashboardPage })));
 
 function NotFound() {
   const { t } = useI18n();
@@ -86,7 +88,9 @@ export function AppRoutes() {
           path="dashboard"
           element={
             <RequireRole roles={['cs_agent', 'finance']}>
-              <DashboardPage />
+              <Suspense fallback={<Loading />}>
+                <DashboardPage />
+              </Suspense>
             </RequireRole>
           }
         />

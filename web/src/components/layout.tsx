@@ -79,9 +79,10 @@ function UserBox({ compact }: { compact: boolean }) {
   const { t } = useI18n();
   const { me, signOut } = useAuth();
   const navigate = useNavigate();
+  const screens = Grid.useBreakpoint();
   return (
     <Flex align="center" gap={4}>
-      {!compact && me ? (
+      {!compact && me && screens.xxl ? (
         <Typography.Text type="secondary" data-testid="me-email" ellipsis style={{ maxWidth: 220 }}>
           {me.email}
         </Typography.Text>

@@ -26,7 +26,7 @@ export function actorLabel(actor: string, t: (key: MessageKey) => string): strin
 const STEP_ORDER: RefundStatus[] = ['submitted', 'under_review', 'approved', 'processing', 'succeeded'];
 
 /** The refund's main path as steps, the current one highlighted (or marked failed where it stopped). */
-export function RefundSteps({ refund }: { refund: Pick<Refund, 'status' | 'automatic' | 'timeline'> }) {
+export function RefundSteps({ refund, vertical }: { refund: Pick<Refund, 'status' | 'automatic' | 'timeline'>; vertical?: boolean }) {
   const { t } = useI18n();
   const path: RefundStatus[] = refund.automatic ? ['approved', 'processing', 'succeeded'] : STEP_ORDER;
   const reached = refund.timeline.map((e) => e.status);
@@ -48,7 +48,18 @@ export function RefundSteps({ refund }: { refund: Pick<Refund, 'status' | 'autom
   } else {
     current = Math.max(0, path.indexOf(refund.status));
   }
-  return <Steps current={current} status={status} items={items} responsive data-testid="refund-steps" data-status={refund.status} />;
+  return (
+    <Steps
+      current={current}
+      status={status}
+      items={items}
+      orientation={vertical ? 'vertical' : 'horizontal'}
+      size={vertical ? 'small' : 'default'}
+      responsive
+      data-testid="refund-steps"
+      data-status={refund.status}
+    />
+  );
 }
 
 export function RefundTimeline({ refund }: { refund: Pick<Refund, 'timeline'> }) {

@@ -351,7 +351,7 @@ export function ReviewPage() {
             <Col xs={24} xl={8}>
               <Space orientation="vertical" size={16} style={{ width: '100%' }}>
                 <Card size="small">
-                  <RefundSteps refund={refund} />
+                  <RefundSteps refund={refund} vertical />
                 </Card>
                 <Card title={t('refund.timeline')} size="small">
                   <RefundTimeline refund={refund} />
