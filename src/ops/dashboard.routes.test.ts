@@ -27,6 +27,8 @@ describe('staff read-only views: dashboard, customer history, audit trail', () =
       expect.objectContaining({ code: 'INSUFFICIENT_FUNDS', provider: 'sandbox_unionpay_a', count: 1 }),
     ]);
     expect(res.body.refunds).toHaveLength(7);
+    expect(res.body.sla_breaches).toHaveLength(7);
+    expect(res.body.sla_open_breached).toBe(0);
   });
 
   it('dashboard: customers and anonymous callers are refused; bad query is VALIDATION_FAILED', async () => {

@@ -47,6 +47,8 @@ const Dashboard = Type.Object({
     }),
   ),
   refunds_by_status: Type.Array(Type.Object({ status: Type.String(), count: Type.Integer() })),
+  sla_breaches: Type.Array(Type.Object({ day: Day, count: Type.Integer() }), { description: 'review SLAs that ran out, per day of the deadline' }),
+  sla_open_breached: Type.Integer({ description: 'open applications past their SLA now' }),
 });
 
 const CustomerHistory = Type.Object({
@@ -76,7 +78,7 @@ export function dashboardRoutes(ctx: Context, router: ChannelRouter) {
         schema: {
           tags: ['admin'],
           description:
-            'Recharge success rate, failed attempts by code and provider, refund volume and time to money, per day of the viewer.',
+            'Recharge success rate, failed attempts by code and provider, refund volume, time to money and SLA breaches, per day of the viewer.',
           querystring: Type.Object(
             {
               days: Type.Optional(Type.Integer({ minimum: 1, maximum: 90, default: 14 })),

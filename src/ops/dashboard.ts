@@ -49,6 +49,9 @@ export interface Dashboard {
   failures: FailureCount[];
   refunds: RefundDay[];
   refunds_by_status: { status: string; count: number }[];
+  /** Applications whose review SLA ran out, per viewer-day of the deadline, and how many are open and late now. */
+  sla_breaches: { day: string; count: number }[];
+  sla_open_breached: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -187,6 +190,25 @@ export async function readDashboard(db: Executor, options: DashboardOptions): Pr
     .groupBy('status')
     .execute();
 
+  const breachRows = await db
+    .selectFrom('refunds')
+    .select([sql<string>`substr(sla_due_at, 1, 13)`.as('hour'), sql<number>`count(*)`.as('n')])
+    .where('sla_breached', '=', 1)
+    .where('sla_due_at', '>=', from)
+    .groupBy(sql`substr(sla_due_at, 1, 13)`)
+    .execute();
+  const breaches = new Map<string, number>(days.map((day) => [day, 0]));
+  for (const row of breachRows) {
+    const day = viewerDay(row.hour, options.utcOffsetMinutes);
+    if (breaches.has(day)) breaches.set(day, (breaches.get(day) ?? 0) + Number(row.n));
+  }
+  const openLate = await db
+    .selectFrom('refunds')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('status', 'in', ['submitted', 'under_review', 'info_requested'])
+    .where('sla_due_at', '<', options.now.toISOString())
+    .executeTakeFirst();
+
   return {
     from: new Date(fromMs).toISOString(),
     to,
@@ -196,5 +218,7 @@ export async function readDashboard(db: Executor, options: DashboardOptions): Pr
     failures: [...failures.values()].sort((a, b) => a.day.localeCompare(b.day) || b.count - a.count),
     refunds: [...refunds.values()],
     refunds_by_status: byStatus.map((r) => ({ status: r.status, count: Number(r.n) })),
+    sla_breaches: [...breaches.entries()].map(([day, count]) => ({ day, count })),
+    sla_open_breached: Number(openLate?.n ?? 0),
   };
 }

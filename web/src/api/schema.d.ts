@@ -2789,7 +2789,9 @@ export interface paths {
                     cursor?: string;
                     status?: "pending" | "succeeded" | "failed" | "closed";
                     method?: "bank_card" | "credit_card" | "alipay" | "wechat_pay";
+                    /** @description YYYY-MM-DD (Asia/Shanghai day) or RFC 3339 date-time */
                     from?: string;
+                    /** @description YYYY-MM-DD (Asia/Shanghai day) or RFC 3339 date-time */
                     to?: string;
                 };
                 header?: never;
@@ -10051,7 +10053,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Recharge success rate, failed attempts by code and provider, refund volume and time to money, per day of the viewer. */
+        /** @description Recharge success rate, failed attempts by code and provider, refund volume, time to money and SLA breaches, per day of the viewer. */
         get: {
             parameters: {
                 query?: {
@@ -10110,6 +10112,14 @@ export interface paths {
                                 status: string;
                                 count: number;
                             }[];
+                            /** @description review SLAs that ran out, per day of the deadline */
+                            sla_breaches: {
+                                /** @description YYYY-MM-DD in the viewer’s time zone */
+                                day: string;
+                                count: number;
+                            }[];
+                            /** @description open applications past their SLA now */
+                            sla_open_breached: number;
                         };
                     };
                 };

@@ -327,6 +327,8 @@ export const zh = {
   'dashboard.totalSucceeded': '成功金额',
   'dashboard.totalRefunds': '退款笔数',
   'dashboard.openRefunds': '待处理退款',
+  'dashboard.slaBreaches': '审核超时(SLA)',
+  'dashboard.openLate': '当前超时未处理 {n} 笔',
 
   'audit.title': '审计日志',
   'audit.empty': '暂无记录',
@@ -675,6 +677,8 @@ export const en: Record<MessageKey, string> = {
   'dashboard.totalSucceeded': 'Succeeded amount',
   'dashboard.totalRefunds': 'Refunds',
   'dashboard.openRefunds': 'Open refunds',
+  'dashboard.slaBreaches': 'Review SLA breaches',
+  'dashboard.openLate': '{n} open and overdue now',
 
   'audit.title': 'Audit trail',
   'audit.empty': 'No entries',

@@ -89,6 +89,7 @@ function Charts({ data }: { data: Dashboard }) {
     .filter((s) => ['submitted', 'under_review', 'info_requested'].includes(s.status))
     .reduce((n, s) => n + s.count, 0);
   const noFailures = data.failures.length === 0;
+  const breaches = data.sla_breaches.map((d) => ({ day: short(d.day), count: d.count }));
 
   return (
     <Row gutter={[16, 16]}>
@@ -192,7 +193,18 @@ function Charts({ data }: { data: Dashboard }) {
           </LineChart>
         </ChartCard>
       </Col>
-      <Col xs={24} lg={8}>
+      <Col xs={24} lg={12}>
+        <ChartCard title={`${t('dashboard.slaBreaches')} · ${t('dashboard.openLate', { n: data.sla_open_breached })}`} empty={false} testId="chart-sla">
+          <BarChart data={breaches}>
+            <CartesianGrid strokeDasharray="3 3" />
+            <XAxis dataKey="day" />
+            <YAxis allowDecimals={false} />
+            <Tooltip />
+            <Bar dataKey="count" name={t('dashboard.slaBreaches')} fill="#ff4d4f" isAnimationActive={false} />
+          </BarChart>
+        </ChartCard>
+      </Col>
+      <Col xs={24} lg={12}>
         <ChartCard title={t('dashboard.refundsByStatus')} empty={statuses.length === 0} testId="chart-refund-status">
           <PieChart>
             <Tooltip />
