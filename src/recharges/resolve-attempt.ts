@@ -46,24 +46,26 @@ export async function resolveAttempt(ctx: Context, router: ChannelRouter, attemp
   if (status.status === 'paid') return;
 
   const now = ctx.clock.now();
-  if (status.status === 'closed' || status.status === 'not_found') {
-    // The channel says it never collected (or never saw the request): nothing was charged.
+  if (status.status === 'closed') {
+    // The channel says it never collected: nothing was charged.
     await failAttempt(ctx, {
       attemptId,
       code: 'CHANNEL_TIMEOUT',
       retryable: true,
-      channelMessage: status.status === 'closed' ? 'channel closed the payment unpaid' : 'channel has no record of the payment',
-      orderStatus: attempt.status === 'processing' && status.status === 'closed' ? 'closed' : 'failed',
+      channelMessage: 'channel closed the payment unpaid',
+      orderStatus: attempt.status === 'processing' ? 'closed' : 'failed',
     });
     return;
   }
-  // Unpaid and still open at the channel.
+  // Unpaid and still open at the channel — or not seen by it yet: "not found" is not "never
+  // collected" while our pay call may still be on its way (a slow call, a busy process). Only
+  // past the order's expiry, long after any call ended, does it mean nothing was charged.
   if (now.toISOString() >= recharge.expires_at) {
     await failAttempt(ctx, {
       attemptId,
       code: 'CHANNEL_TIMEOUT',
       retryable: true,
-      channelMessage: 'order expired unpaid',
+      channelMessage: status.status === 'not_found' ? 'order expired; the channel has no record of the payment' : 'order expired unpaid',
       orderStatus: 'closed',
     });
     return;
