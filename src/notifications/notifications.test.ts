@@ -296,3 +296,21 @@ describe('GET /v1/admin/outbox', () => {
     expect((await server.http.get('/v1/admin/outbox', { token: await server.adminToken() })).status).toBe(200);
   });
 });
+
+describe('OpenAPI', () => {
+  it('describes the notification and webhook operations', async () => {
+    const doc = (await server.http.get('/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    for (const [path, methods] of Object.entries({
+      '/v1/notifications': ['get'],
+      '/v1/notifications/{id}/read': ['post'],
+      '/v1/notification-preferences': ['get', 'put'],
+      '/v1/admin/outbox': ['get'],
+      '/v1/webhook-endpoints': ['get', 'post'],
+      '/v1/webhook-endpoints/{id}': ['get', 'delete'],
+      '/v1/webhook-endpoints/{id}/rotate-secret': ['post'],
+      '/v1/webhook-endpoints/{id}/deliveries': ['get'],
+    })) {
+      for (const method of methods) expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+    }
+  });
+});
