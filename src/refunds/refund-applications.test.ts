@@ -77,7 +77,8 @@ describe('refund applications and the customer-service review', () => {
       status: 422,
     });
 
-    await server.advance(5 * 60);
+    await server.advance(60); // the payout reaches the channel
+    await server.advance(5 * 60); // the wallet refund settles
     const done = await server.http.get(`/v1/refunds/${id}`, { token: c.token });
     expect(done.body.status).toBe('succeeded');
     expect(done.body.timeline.map((t: { status: string }) => t.status)).toEqual([
@@ -226,8 +227,10 @@ describe('refund applications and the customer-service review', () => {
     expect(view.body).toMatchObject({ sla_breached: true, escalation_level: 2, status: 'submitted' });
     expect((await server.http.post(`/v1/admin/refunds/${id}/approve`, {}, { token: agent.token })).status).toBe(403);
     expect((await server.http.post(`/v1/admin/refunds/${id}/approve`, {}, { token: supervisor.token })).status).toBe(200);
-    const customerView = await server.http.get(`/v1/refunds/${id}`, { token: c.token });
+    const customerView = await server.http.get(`/v1/refunds/${id}`, { token: c.token, language: 'en' });
     expect(customerView.body.timeline.some((t: { note: string | null }) => /escalated/.test(t.note ?? ''))).toBe(true);
+    const inChinese = await server.http.get(`/v1/refunds/${id}`, { token: c.token });
+    expect(inChinese.body.timeline.some((t: { note: string | null }) => /升级至主管/.test(t.note ?? ''))).toBe(true);
   });
 
   it('an agent approves up to the cap; above it a supervisor must', async () => {
@@ -273,7 +276,7 @@ describe('refund applications and the customer-service review', () => {
       (body) => body.status === 'failed',
     );
     expect(failed).toMatchObject({ fallback: 'balance', failure_reason: 'payer account closed' });
-    expect(failed.timeline.at(-1).note).toMatch(/balance/);
+    expect(failed.timeline.at(-1).note).toMatch(/充值账户余额/);
     expect(await balance(c)).toMatchObject({ available: 6609, held: 0 });
     const told = await server.service.ctx.store.db.selectFrom('events').select('type').where('subject_id', '=', applied.body.id).execute();
     expect(told.map((e) => e.type)).toContain('refund.failed');

@@ -2,6 +2,7 @@ import type { Language } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Executor } from '../store/database.js';
 import type { RefundEventsTable, RefundsTable } from '../store/schema.js';
+import { localizeNote } from './timeline-notes.js';
 
 export type RefundStatus =
   | 'submitted'
@@ -77,7 +78,7 @@ export function toRefundView(refund: RefundsTable, timeline: RefundEventsTable[]
     channel_txn_no: refund.channel_txn_no,
     sla_due_at: refund.sla_due_at,
     arrival_estimate: arrivalEstimate(refund, language),
-    timeline: timeline.map((e) => ({ at: e.at, status: e.status as RefundStatus, actor: e.actor, note: e.note })),
+    timeline: timeline.map((e) => ({ at: e.at, status: e.status as RefundStatus, actor: e.actor, note: localizeNote(e.note, language) })),
     created_at: refund.created_at,
     updated_at: refund.updated_at,
     succeeded_at: refund.succeeded_at,
