@@ -62,6 +62,19 @@ function fieldErrors(error: FastifyError): FieldError[] {
   });
 }
 
+/** The first field (`payment_method.holder_name`) whose text or key holds U+0000, if any. */
+function nulField(value: unknown, path: string, depth = 0): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (value === null || typeof value !== 'object' || depth > 32) return null;
+  for (const [key, item] of Object.entries(value)) {
+    const inner = depth === 0 ? key : `${path}.${key}`;
+    if (key.includes('\u0000')) return inner;
+    const found = nulField(item, inner, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
 function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   const problem = toProblem(error, request.language ?? 'zh-CN', request.id);
   if (error.extra.retryAfterSeconds !== undefined) reply.header('Retry-After', String(error.extra.retryAfterSeconds));
@@ -86,6 +99,13 @@ export async function buildHttpApp(ctx: Context, options: HttpOptions): Promise<
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     trustProxy: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // A malformed URL or an over-long path id is refused by the router before any route runs:
+    // answer it as a problem document too, not with Fastify's own JSON.
+    frameworkErrors: (error, request, reply) => {
+      request.language = negotiateLanguage(request.headers['accept-language']);
+      const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed';
+      sendProblem(request, reply, new AppError('VALIDATION_FAILED', detail, { errors: [{ field: 'path', message: detail }] }));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   const bodyAjv = makeAjv('body');
@@ -134,6 +154,13 @@ export async function buildHttpApp(ctx: Context, options: HttpOptions): Promise<
 
   app.addHook('preValidation', async (request) => {
     if (request.routeOptions.config?.idempotent) requireIdempotencyKey(request);
+    // PostgreSQL text cannot hold U+0000 (the insert would fail as a 5xx): refuse it at the edge, on both dialects.
+    const field = nulField(request.params, 'path') ?? nulField(request.query, 'query') ?? nulField(request.body, 'body');
+    if (field) {
+      throw new AppError('VALIDATION_FAILED', `${field}: must not contain NUL characters`, {
+        errors: [{ field, message: 'must not contain NUL characters' }],
+      });
+    }
   });
 
   app.addHook('preHandler', async (request, reply) => {
