@@ -28,7 +28,8 @@ export function fingerprint(method: string, url: string, body: unknown): string 
 
 export function requireIdempotencyKey(request: FastifyRequest): string {
   const raw = request.headers['idempotency-key'];
-  if (Array.isArray(raw)) {
+  // Node joins a repeated header into one "a, b" string: ask for the lines as sent.
+  if (Array.isArray(raw) || (request.raw.headersDistinct['idempotency-key']?.length ?? 0) > 1) {
     throw new AppError('VALIDATION_FAILED', 'send one Idempotency-Key header', {
       errors: [{ field: 'Idempotency-Key', message: 'sent more than once' }],
     });

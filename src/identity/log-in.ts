@@ -14,18 +14,21 @@ export async function logIn(
   input: { email: string; password: string; clientIp: string },
 ): Promise<{ user: UserView; token: string }> {
   const limitKey = `auth:${input.clientIp}`;
-  const before = await ctx.limiter.peek(limitKey, ctx.config.authRatePerMin);
-  if (!before.allowed) {
+  // Count the attempt before checking the password, in one atomic step: checking the count first
+  // and counting only after a failure let a burst of parallel guesses all pass the check.
+  // A sign-in that succeeds is given back.
+  const attempt = await ctx.limiter.hit(limitKey, ctx.config.authRatePerMin);
+  if (!attempt.allowed) {
     throw new AppError('RATE_LIMITED', 'too many failed sign-ins from this address', {
-      retryAfterSeconds: before.retryAfterSeconds,
+      retryAfterSeconds: attempt.retryAfterSeconds,
     });
   }
   const user = await findUserByEmail(ctx.store.db, input.email);
   const ok = await verifyPassword(input.password, user?.password_hash ?? (await DUMMY_HASH));
   if (!user || !ok || user.status !== 'active') {
-    await ctx.limiter.hit(limitKey, ctx.config.authRatePerMin);
     throw new AppError('UNAUTHENTICATED', 'email or password is wrong');
   }
+  await ctx.limiter.release(limitKey);
   const token = await createSession(ctx.store.db, user.id, ctx.clock.now());
   return { user: toUserView(user), token };
 }

@@ -15,6 +15,8 @@ export interface RateDecision {
 export interface RateLimiter {
   hit(key: string, limit: number): Promise<RateDecision>;
   peek(key: string, limit: number): Promise<RateDecision>;
+  /** Takes back one `hit` of the current window (an attempt that turned out not to count). */
+  release(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,11 @@ export class MemoryRateLimiter implements RateLimiter {
     return { allowed: count < limit, count, retryAfterSeconds };
   }
 
+  async release(key: string): Promise<void> {
+    const { counter } = this.bucket(key);
+    this.counts.set(counter, Math.max(0, (this.counts.get(counter) ?? 0) - 1));
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -66,7 +73,8 @@ export class RedisRateLimiter implements RateLimiter {
     private readonly clock: Clock,
     private readonly prefix = 'topup:rl:',
   ) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false });
+    // A stalled Redis must fail the check (503) within seconds, not hold every sign-in and recharge.
+    this.redis = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false, commandTimeout: 2_000 });
   }
 
   private key(key: string): { redisKey: string; retryAfterSeconds: number } {
@@ -88,6 +96,13 @@ export class RedisRateLimiter implements RateLimiter {
     const { redisKey, retryAfterSeconds } = this.key(key);
     const count = Number((await this.redis.get(redisKey)) ?? 0);
     return { allowed: count < limit, count, retryAfterSeconds };
+  }
+
+  async release(key: string): Promise<void> {
+    const { redisKey } = this.key(key);
+    const count = await this.redis.decr(redisKey);
+    // The window turned between hit and release: do not leave a negative count behind.
+    if (count < 0) await this.redis.incr(redisKey);
   }
 
   async close(): Promise<void> {
