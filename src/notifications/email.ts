@@ -1,3 +1,5 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { type Transporter, createTransport } from 'nodemailer';
 import type { Config } from '../config.js';
 import { DeliveryFault, type MessageTransport, type OutgoingMessage, type SendResult } from './transport.js';
@@ -51,15 +53,45 @@ class SmtpTransport implements MessageTransport {
   }
 }
 
-/** No SMTP server configured: mail is kept in the outbox (the notifications table) instead of dropped. */
+/**
+ * No SMTP server configured: mail is kept instead of dropped — in the outbox (the notifications
+ * table, read by the customer and by staff) and as a mail drop, `DATA_DIR/mail/<message id>.eml`,
+ * the exact message that would have been sent.
+ */
 class KeepingTransport implements MessageTransport {
   readonly name = 'outbox';
-  async send(): Promise<SendResult> {
+  private readonly composer: Transporter = createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+
+  constructor(
+    private readonly dropDir: string,
+    private readonly from: string,
+  ) {}
+
+  async send(message: OutgoingMessage): Promise<SendResult> {
+    const info = await this.composer.sendMail({
+      from: this.from,
+      to: message.to,
+      subject: message.title,
+      text: message.body,
+      messageId: `<${message.id}@topup>`,
+      headers: { 'X-Topup-Event': message.event },
+    });
+    const raw: unknown = info.message;
+    // The file is named by our own message id (`msg_…`), checked to be a plain name.
+    if (Buffer.isBuffer(raw) && /^[a-z0-9_]+$/.test(message.id)) {
+      await fs.mkdir(this.dropDir, { recursive: true });
+      await fs.writeFile(path.join(this.dropDir, `${message.id}.eml`), raw);
+    }
     return { outcome: 'kept', provider: this.name };
   }
-  close(): void {}
+
+  close(): void {
+    this.composer.close();
+  }
 }
 
-export function createMailTransport(config: Pick<Config, 'smtpUrl' | 'mailFrom'>): MessageTransport {
-  return config.smtpUrl ? new SmtpTransport(config.smtpUrl, config.mailFrom) : new KeepingTransport();
+export function createMailTransport(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'dataDir'>): MessageTransport {
+  return config.smtpUrl
+    ? new SmtpTransport(config.smtpUrl, config.mailFrom)
+    : new KeepingTransport(path.join(config.dataDir, 'mail'), config.mailFrom);
 }

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem } from '../../test/support/expect-problem.js';
 import { eventually, recharge } from '../../test/support/recharge-helpers.js';
@@ -280,6 +282,10 @@ describe('GET /v1/admin/outbox', () => {
     expect(res.body.data.map((m: { channel: string }) => m.channel).sort()).toEqual(['email', 'sms']);
     const email = res.body.data.find((m: { channel: string }) => m.channel === 'email');
     expect(email).toMatchObject({ recipient: c.email, status: 'kept', provider: 'outbox', event: 'recharge.failed', delivered_at: null });
+    // …and the exact message that would have gone out is dropped in DATA_DIR/mail.
+    const eml = fs.readFileSync(path.join(server.db.dataDir, 'mail', `${email.id}.eml`), 'utf8');
+    expect(eml).toContain(`Message-ID: <${email.id}@topup>`);
+    expect(eml).toContain(`To: ${c.email}`);
     const sms = res.body.data.find((m: { channel: string }) => m.channel === 'sms');
     expect(sms).toMatchObject({ recipient: '13600136000', status: 'kept', provider: 'recording' });
     expect(sms.body).toContain('¥66.04');
