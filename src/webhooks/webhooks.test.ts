@@ -205,6 +205,49 @@ describe('deliveries (Standard Webhooks)', () => {
     expect(log.map((d) => d.id).sort()).toEqual(hits.map((h) => h.headers['webhook-id']).sort());
   });
 
+  it('sends refund events with the refund as GET /v1/refunds/{id} shows it, and balance.low with the balance', async () => {
+    const c = await server.customer();
+    const hook = freshPath();
+    const endpoint = await createEndpoint(c.token, receiver.url(hook), ['refund.approved', 'refund.succeeded', 'balance.low']);
+    await recharge(server.http, c.token, 6606, 'alipay'); // the duplicate collection is refunded automatically
+    const [approved] = await eventually(
+      async () => receiver.hits(hook),
+      (list) => list.length === 1,
+    );
+    const body = verify(endpoint.secret, approved as Hit);
+    expect(body.type).toBe('refund.approved');
+    const refundId = String(body.data.id);
+    const view = (await server.http.get(`/v1/refunds/${refundId}`, { token: c.token })).body;
+    expect(Object.keys(body.data).sort()).toEqual(Object.keys(view).sort());
+    expect(body.data).toMatchObject({
+      id: view.id,
+      recharge_id: view.recharge_id,
+      amount: 6606,
+      reason: 'duplicate_charge',
+      automatic: true,
+    });
+    await server.advance(60);
+    await server.advance(3600); // wallets settle within minutes
+    const hits = await eventually(
+      async () => receiver.hits(hook),
+      (list) => list.length === 2,
+    );
+    const succeeded = verify(endpoint.secret, hits[1] as Hit);
+    expect(succeeded).toMatchObject({ type: 'refund.succeeded', data: { id: refundId, status: 'succeeded' } });
+
+    await server.http.put('/v1/balance/reminder', { threshold: 5_000 }, { token: c.token });
+    const buy = await server.http.post('/v1/purchases', { amount: 2_000, description: 'api' }, { token: c.token, key: true });
+    expect(buy.status).toBe(201);
+    const all = await eventually(
+      async () => receiver.hits(hook),
+      (list) => list.length === 3,
+    );
+    expect(verify(endpoint.secret, all[2] as Hit)).toMatchObject({
+      type: 'balance.low',
+      data: { object: 'balance', customer_id: c.id, currency: 'CNY', available: 4_606, threshold: 5_000 },
+    });
+  });
+
   it('retries on the service clock (500, then 200 after 30 s) with the same webhook-id, each attempt logged', async () => {
     const c = await server.customer();
     const hook = freshPath();
