@@ -111,6 +111,37 @@ describe('email over SMTP (a real SMTP server on loopback)', () => {
     secondWorker.email.close();
   });
 
+  it('takes over a claim abandoned by a dead worker after 10 minutes of real time — moving the service clock is not enough', async () => {
+    const c = await register('en');
+    smtp.reject(c.email, 451, 1);
+    await recharge(server.http, c.token, 10_000, 'alipay');
+    const waiting = await eventually(
+      () => emailOf(c.id, 'recharge.succeeded'),
+      (r) => r?.status === 'pending' && r.attempts === 1,
+    );
+    const ctx = server.service.ctx;
+    const worker = { email: createMailTransport(ctx.config), sms: new RecordingSmsTransport() };
+    // A worker claimed it a moment ago (real time) and is presumably still sending.
+    await ctx.store.db
+      .updateTable('notifications')
+      .set({ status: 'sending', sending_since: new Date().toISOString() })
+      .where('id', '=', waiting?.id ?? '')
+      .execute();
+    await server.advance(86_400);
+    expect(await sendMessage(ctx, worker, waiting?.id ?? '').catch((error: unknown) => error)).toBeInstanceOf(RetryLater);
+    expect(arrivedFor(c.email)).toHaveLength(0);
+    // Its claim is 11 minutes old: that worker is gone, and the message is sent.
+    await ctx.store.db
+      .updateTable('notifications')
+      .set({ sending_since: new Date(Date.now() - 11 * 60_000).toISOString() })
+      .where('id', '=', waiting?.id ?? '')
+      .execute();
+    await sendMessage(ctx, worker, waiting?.id ?? '');
+    expect(arrivedFor(c.email)).toHaveLength(1);
+    expect(await emailOf(c.id, 'recharge.succeeded')).toMatchObject({ status: 'delivered', attempts: 2 });
+    worker.email.close();
+  });
+
   it('retries a transient SMTP refusal (451) with backoff on the service clock; a permanent one (550) fails without retry', async () => {
     const transient = await register('en');
     smtp.reject(transient.email, 451, 1);

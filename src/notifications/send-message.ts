@@ -9,8 +9,8 @@ import { DeliveryFault, type MessageTransport, type SendResult } from './transpo
 /** Seconds before each retry of a transient failure; after the last, the message is `failed`. */
 export const MESSAGE_RETRY_SCHEDULE_S = [30, 120, 600, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600];
 /**
- * A claim older than this belongs to a worker that died mid-send (every transport times out well
- * before): the message may be sent again. Until then nobody else sends it.
+ * A claim older than this (real time) belongs to a worker that died mid-send (every transport
+ * times out well before): the message may be sent again. Until then nobody else sends it.
  */
 export const CLAIM_STALE_MS = 10 * 60_000;
 
@@ -47,14 +47,22 @@ export async function sendMessage(ctx: Context, transports: Transports, messageI
   if (!transport) return;
 
   const now = ctx.clock.now();
+  // A claim is about a process being alive, so it is judged in real time: moving the sandbox
+  // clock ahead must not make a send in progress look abandoned.
+  const realNow = Date.now();
   const claimed = await db
     .updateTable('notifications')
-    .set({ status: 'sending', sending_since: now.toISOString(), attempts: sql<number>`attempts + 1`, updated_at: now.toISOString() })
+    .set({
+      status: 'sending',
+      sending_since: new Date(realNow).toISOString(),
+      attempts: sql<number>`attempts + 1`,
+      updated_at: now.toISOString(),
+    })
     .where('id', '=', messageId)
     .where((eb) =>
       eb.or([
         eb('status', '=', 'pending'),
-        eb.and([eb('status', '=', 'sending'), eb('sending_since', '<', new Date(now.getTime() - CLAIM_STALE_MS).toISOString())]),
+        eb.and([eb('status', '=', 'sending'), eb('sending_since', '<', new Date(realNow - CLAIM_STALE_MS).toISOString())]),
       ]),
     )
     .returningAll()
