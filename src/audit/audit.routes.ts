@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { Context } from '../context.js';
 import type { App } from '../http/app.js';
-import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { decodeCursor, pageOf } from '../http/cursor.js';
 import { ListQuery, Nullable, Timestamp, problems } from '../http/schemas.js';
 import { listAudit } from './list-audit.js';
 
@@ -53,10 +53,10 @@ export function auditRoutes(ctx: Context) {
           targetType: q.target_type ?? null,
           targetId: q.target_id ?? null,
         });
-        const page = rows.slice(0, limit);
+        const { page, next_cursor } = pageOf(rows, limit, (row) => row.id);
         return {
           data: page,
-          next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]?.id ?? '') : null,
+          next_cursor,
         };
       },
     );

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import type { App } from '../http/app.js';
-import { decodeNumericCursor, encodeCursor } from '../http/cursor.js';
+import { decodeNumericCursor, pageOf } from '../http/cursor.js';
 import {
   Amount,
   Currency,
@@ -86,7 +86,7 @@ export function balanceRoutes(ctx: Context) {
           limit: limit + 1,
           beforeSeq: decodeNumericCursor(request.query.cursor),
         });
-        const page = rows.slice(0, limit);
+        const { page, next_cursor } = pageOf(rows, limit, (row) => row.seq);
         return {
           data: page.map((m) => ({
             id: m.transactionId,
@@ -96,7 +96,7 @@ export function balanceRoutes(ctx: Context) {
             created_at: m.createdAt,
             balance_after: m.balanceAfter,
           })),
-          next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]?.seq ?? 0) : null,
+          next_cursor,
         };
       },
     );

@@ -26,3 +26,13 @@ export function decodeNumericCursor(cursor: string | undefined): number | null {
   }
   return position;
 }
+
+/**
+ * Cuts a page from rows fetched with `limit + 1` (newest first): the extra row only tells that
+ * there is more, and the cursor points after the page's last row.
+ */
+export function pageOf<T>(rows: T[], limit: number, positionOf: (row: T) => string | number): { page: T[]; next_cursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { page, next_cursor: rows.length > limit && last !== undefined ? encodeCursor(positionOf(last)) : null };
+}

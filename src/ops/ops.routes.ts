@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import type { App } from '../http/app.js';
-import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { decodeCursor, pageOf } from '../http/cursor.js';
 import { ListQuery, Nullable, Page, Strict, Timestamp, problems, Enum } from '../http/schemas.js';
 import type { Worker } from '../jobs/worker.js';
 import { advanceClock } from './service-clock.js';
@@ -104,7 +104,7 @@ export function opsRoutes(ctx: Context, worker: Worker) {
         if (request.query.status) query = query.where('status', '=', request.query.status);
         if (cursor !== null) query = query.where('id', '<', String(cursor));
         const rows = await query.execute();
-        const page = rows.slice(0, limit);
+        const { page, next_cursor } = pageOf(rows, limit, (row) => row.id);
         return {
           data: page.map((j) => ({
             id: j.id,
@@ -117,7 +117,7 @@ export function opsRoutes(ctx: Context, worker: Worker) {
             created_at: j.created_at,
             updated_at: j.updated_at,
           })),
-          next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]?.id ?? '') : null,
+          next_cursor,
         };
       },
     );

@@ -4,7 +4,7 @@ import type { ChannelRouter } from '../channels/router.js';
 import type { Context } from '../context.js';
 import { AppError, ERROR_CODES, type Language } from '../domain/errors.js';
 import type { App } from '../http/app.js';
-import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { decodeCursor, pageOf } from '../http/cursor.js';
 import { Amount, Currency, IdempotencyHeader, ListQuery, Nullable, Strict, Timestamp, problems, Enum } from '../http/schemas.js';
 import { RefundView, renderRefunds } from '../refunds/refund.routes.js';
 import type { RechargesTable } from '../store/schema.js';
@@ -176,10 +176,10 @@ export function rechargeRoutes(ctx: Context, router: ChannelRouter) {
         if (q.to) query = query.where('created_at', '<', boundary(q.to, 'end'));
         if (cursor !== null) query = query.where('id', '<', String(cursor));
         const rows = await query.execute();
-        const page = rows.slice(0, limit);
+        const { page, next_cursor } = pageOf(rows, limit, (row) => row.id);
         return {
           data: await renderRecharges(ctx, router, page, request.language),
-          next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]?.id ?? '') : null,
+          next_cursor,
         };
       },
     );

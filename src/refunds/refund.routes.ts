@@ -3,7 +3,7 @@ import type { ChannelRouter } from '../channels/router.js';
 import type { Context } from '../context.js';
 import { AppError, type Language } from '../domain/errors.js';
 import type { App } from '../http/app.js';
-import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { decodeCursor, pageOf } from '../http/cursor.js';
 import { Amount, Currency, Enum, IdempotencyHeader, ListQuery, Nullable, Strict, Timestamp, problems } from '../http/schemas.js';
 import { applyForRefund } from './apply-for-refund.js';
 import { cancelRefund, replyToRefund } from './customer-actions.js';
@@ -187,10 +187,10 @@ export function refundRoutes(ctx: Context, router: ChannelRouter) {
         if (request.query.status) query = query.where('status', '=', request.query.status);
         if (cursor !== null) query = query.where('id', '<', String(cursor));
         const rows = await query.execute();
-        const page = rows.slice(0, limit);
+        const { page, next_cursor } = pageOf(rows, limit, (row) => row.id);
         return {
           data: await renderRefunds(ctx, page, request.language),
-          next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]?.id ?? '') : null,
+          next_cursor,
         };
       },
     );
