@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, scrypt } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
@@ -20,10 +20,27 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-export function fingerprint(method: string, url: string, body: unknown): string {
-  return createHash('sha256')
-    .update(`${method} ${url}\n${canonical(body ?? null)}`)
-    .digest('hex');
+/** True when a body carries card data (a card number or a verification code) anywhere. */
+function carriesCardData(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value !== 'object' || depth > 8) return false;
+  return Object.entries(value).some(([k, v]) => k === 'card_number' || k === 'verification_code' || carriesCardData(v, depth + 1));
+}
+
+/**
+ * What identifies "the same request" under one key. A fast hash of a body with a card number and
+ * its verification code could be reversed from a copy of the database by trying the few unknown
+ * digits (PCI DSS 3.3.1.2, 3.5.1.1), so such bodies get a slow scrypt hash salted with the key's
+ * own scope and value: the same request still gives the same fingerprint, a guess costs ~25 ms.
+ */
+export async function fingerprint(method: string, url: string, body: unknown, salt: string): Promise<string> {
+  const text = `${method} ${url}\n${canonical(body ?? null)}`;
+  if (!carriesCardData(body)) return createHash('sha256').update(text).digest('hex');
+  const derived = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(text, `topup-idempotency:${salt}`, 32, { N: 8_192, r: 8, p: 1, maxmem: 32 * 1024 * 1024 }, (error, key) =>
+      error ? reject(error) : resolve(key),
+    ),
+  );
+  return `scrypt:${derived.toString('hex')}`;
 }
 
 export function requireIdempotencyKey(request: FastifyRequest): string {
@@ -51,7 +68,7 @@ export function requireIdempotencyKey(request: FastifyRequest): string {
 export async function claimIdempotencyKey(ctx: Context, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
   const key = requireIdempotencyKey(request);
   const scope = request.actor?.id ?? `ip:${request.ip}`;
-  const print = fingerprint(request.method, request.url, request.body);
+  const print = await fingerprint(request.method, request.url, request.body, `${scope}\n${key}`);
   const now = ctx.clock.now();
   const nowIso = now.toISOString();
   const fresh = {
