@@ -135,7 +135,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (open.length === 0) break;
       for (const refund of open) await workload.decide(refund, random, true);
     }
-    const steps = [60, 60, 60, 300, 300, 600, 1800, 3600, 3600, 6 * 3600, 6 * 3600, 6 * 3600, 6 * 3600, 86_400, 86_400, 86_400];
+    // The first step outlasts the job lease (5 min): jobs a killed process held become claimable.
+    const steps = [360, 60, 300, 600, 1800, 3600, 3600, 6 * 3600, 6 * 3600, 6 * 3600, 6 * 3600, 86_400, 86_400, 86_400];
     const drainStarted = Date.now();
     for (const seconds of steps) {
       const t = Date.now();
