@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { SqlTrace } from './sqlite-trace.js';
+import type { SqlTrace } from './sql-trace.js';
 
 interface CallFrame {
   functionName: string;
@@ -41,11 +41,14 @@ function location(url: string): string {
 }
 
 /** `fastify`, `@fastify/x`, `better-sqlite3`, `src/balance`, `node:internal`, `(garbage collector)`… */
-/** bench/sqlite-trace.ts wraps better-sqlite3's calls: the native time it shows as self is SQLite's. */
-const isTraceWrapper = (frame: CallFrame) => frame.url.endsWith('bench/sqlite-trace.ts');
+/**
+ * bench/sql-trace.ts wraps the database drivers' calls: the time it shows as self is the
+ * driver's native work (better-sqlite3 runs SQLite inside the call; pg only writes to a socket).
+ */
+const isTraceWrapper = (frame: CallFrame) => frame.url.endsWith('bench/sql-trace.ts');
 
 function bucket(frame: CallFrame): string {
-  if (isTraceWrapper(frame)) return 'better-sqlite3';
+  if (isTraceWrapper(frame)) return 'database driver, native (traced)';
   if (frame.url === '') return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
   if (frame.url.startsWith('node:')) return 'node: core';
   const where = location(frame.url);
@@ -58,7 +61,7 @@ function bucket(frame: CallFrame): string {
 }
 
 function key(frame: CallFrame): string {
-  if (isTraceWrapper(frame)) return 'better-sqlite3 prepare/run/get/all/exec (native, timed by bench/sqlite-trace.ts)';
+  if (isTraceWrapper(frame)) return 'driver call: better-sqlite3 prepare/run/get/all/exec or pg query (native, via bench/sql-trace.ts)';
   const name = frame.functionName || '(anonymous)';
   const where = location(frame.url);
   // Sources loaded through tsx report line 1 for everything: the file name is all we know.
@@ -165,29 +168,37 @@ export function formatProfileSummary(summary: ProfileSummary, title: string): st
   return `${lines.join('\n')}\n`;
 }
 
-/** Per-statement SQLite timings from bench/sqlite-trace.ts, per request of the measured runs. */
+/** Per-statement timings from bench/sql-trace.ts, per response of the measured runs. */
 export function formatSqlTrace(trace: SqlTrace, top = 25): string {
   const requests = trace.responses;
+  const pool = '(wait for a pooled connection)';
   const rows = Object.entries(trace.statements)
     .map(([statement, s]) => ({ statement, ...s, total: s.ns + s.prepareNs }))
     .sort((a, b) => b.total - a.total);
-  const totalNs = rows.reduce((sum, r) => sum + r.total, 0);
+  const statements = rows.filter((r) => r.statement !== pool);
+  const totalNs = statements.reduce((sum, r) => sum + r.total, 0);
   const wall = trace.recordedNs;
-  const share = (ns: number) => `${((ns / Math.max(wall, 1)) * 100).toFixed(1).padStart(5)} %`;
-  const per = (n: number) => (requests > 0 ? (n / requests).toFixed(2) : '—').padStart(6);
+  const share = (ns: number) => `${((ns / Math.max(wall, 1)) * 100).toFixed(1).padStart(6)} %`;
+  const per = (n: number) => (requests > 0 ? (n / requests).toFixed(2) : '—').padStart(7);
   const calls = (statement: string) => trace.statements[statement]?.calls ?? 0;
+  const statementCount = statements.reduce((n, r) => n + r.calls, 0);
   // Group commit runs each operation in `savepoint group_op`: operations per COMMIT is the batch size.
   const batch =
     calls('commit') > 0 && calls('savepoint group_op') > 0
       ? [`group commit: ${(calls('savepoint group_op') / calls('commit')).toFixed(2)} operations per COMMIT`]
       : [];
-  const lines = [
-    `## SQLite calls on the main thread during the measured runs (${requests} responses sent in ${(wall / 1e9).toFixed(1)} s)`,
-    `${share(totalNs)} of wall time inside better-sqlite3 (prepare + run/get/all/exec); ${per(rows.reduce((n, r) => n + r.calls, 0))} statements and ${per(rows.reduce((n, r) => n + r.prepares, 0))} prepares per request`,
-    ...batch,
-    '',
-    '  wall %   per req   mean µs   prepare µs  statement',
-  ];
+  const head =
+    trace.dialect === 'sqlite'
+      ? [
+          `## SQLite calls on the main thread during the measured runs (${requests} responses sent in ${(wall / 1e9).toFixed(1)} s)`,
+          `${share(totalNs)} of wall time blocked inside better-sqlite3 (prepare + run/get/all/exec); ${per(statementCount).trim()} statements and ${per(rows.reduce((n, r) => n + r.prepares, 0)).trim()} prepares per response`,
+        ]
+      : [
+          `## PostgreSQL round trips during the measured runs (${requests} responses sent in ${(wall / 1e9).toFixed(1)} s)`,
+          `${per(statementCount).trim()} queries per response; queries in flight ${(totalNs / Math.max(wall, 1)).toFixed(1)} on average (time % below can pass 100: the pool runs several at once)`,
+          `waiting for a pooled connection: ${per(calls(pool)).trim()} waits per response, mean ${calls(pool) > 0 ? ((trace.statements[pool]?.ns ?? 0) / calls(pool) / 1e6).toFixed(2) : '—'} ms`,
+        ];
+  const lines = [...head, ...batch, '', '   time %  per resp   mean µs   prepare µs  statement'];
   for (const r of rows.slice(0, top)) {
     const mean = r.calls > 0 ? (r.ns / r.calls / 1000).toFixed(1) : '—';
     const prep = r.prepares > 0 ? (r.prepareNs / r.prepares / 1000).toFixed(1) : '—';

@@ -1,18 +1,19 @@
 /**
  * `npm run bench`: every Topup figure next to its baseline, measured in the same run on the same
- * machine, each the median of several runs. Prints a table and writes bench/results/latest.json
- * (+ latest.md, and a timestamped copy that git ignores).
+ * machine, each the median of several runs. Prints a table and writes a timestamped JSON under
+ * bench/results/ (git ignores it); a full run of every section also writes latest.json and
+ * latest.md, the committed copy docs/performance.md quotes.
  *
- *   BENCH_QUICK=1     1 run × 3 s per figure (≈ 2 min) instead of 3 runs × 10 s (≈ 8 min)
+ *   BENCH_QUICK=1     1 run × 3 s per figure (≈ 1.5 min) instead of 3 runs × 10 s (≈ 7 min)
  *   BENCH_RUNS, BENCH_SECONDS, BENCH_CUSTOMERS   override the mode's numbers
  *   BENCH_ONLY=sqlite,balance,recharges,postgres  run some sections only
- *   BENCH_PROFILE=1   run the servers under `node --cpu-prof` (one server per section) and
- *                     summarise each profile into bench/results/profile-<section>.txt
+ *   BENCH_PROFILE=1   run the servers under `node --cpu-prof` with bench/sql-trace.ts preloaded
+ *                     (one server per section) and summarise each into bench/results/profile-<section>.txt
  *   BENCH_DATABASE_URL (else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres)
  *                     the PostgreSQL server; the harness creates and drops its own databases there
  *
  * Loopback only. Every process and database the harness starts is stopped or dropped at the end,
- * on Ctrl-C, and when the time limit (20 min full, 5 min quick) runs out.
+ * on Ctrl-C, and when the time limit (15 min full, 4 min quick) runs out.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,7 +26,7 @@ import { ROOT, cleanupAll, freePort, onCleanup, runCommand, startChild, waitRead
 import { type Figure, type Summary, markdownTable, summarise, textTable } from './lib/report.js';
 import { type Customer, type TopupServer, seedCustomers, startTopup } from './lib/topup.js';
 import { formatProfileSummary, formatSqlTrace, summariseProfile } from './profile-summary.js';
-import type { SqlTrace } from './sqlite-trace.js';
+import type { SqlTrace } from './sql-trace.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const PROFILE = process.env.BENCH_PROFILE === '1';
@@ -38,7 +39,7 @@ type Section = (typeof ALL_SECTIONS)[number];
 const SECTIONS = new Set<Section>(
   process.env.BENCH_ONLY ? (process.env.BENCH_ONLY.split(',').map((s) => s.trim()) as Section[]) : ALL_SECTIONS,
 );
-const TIME_LIMIT_MS = (QUICK ? 5 : 20) * 60_000;
+const TIME_LIMIT_MS = (QUICK ? 4 : 15) * 60_000;
 const RESULTS = path.join(ROOT, 'bench/results');
 /** Enough for every purchase of every run at 1 fen each. */
 const FUNDING = 1_000_000_000;
@@ -83,7 +84,7 @@ async function seededTopup(name: string, databaseUrl: string | null): Promise<Se
     dataDir,
     databaseUrl,
     cpuProfDir: PROFILE ? path.join(profileDir, name) : null,
-    sqlTraceFile: PROFILE && !databaseUrl ? path.join(profileDir, `${name}.sql.json`) : null,
+    sqlTraceFile: PROFILE ? path.join(profileDir, `${name}.sql.json`) : null,
   });
   const seedStart = Date.now();
   const customers = await seedCustomers(server, CUSTOMERS, FUNDING);
@@ -491,7 +492,13 @@ function report(summaries: Summary[], loadBefore: number[]): void {
   if (complete) {
     // The committed copy, the table docs/performance.md quotes: full runs of every section only.
     fs.writeFileSync(path.join(RESULTS, 'latest.json'), json);
-    fs.writeFileSync(path.join(RESULTS, 'latest.md'), `${header.map((h) => `${h}  `).join('\n')}\n\n${markdownTable(summaries)}`);
+    const runs = summaries.map(
+      (s) => `- ${s.label}: ${s.topup.runs.join(', ')}${s.baseline ? ` — baseline ${s.baseline.runs.join(', ')}` : ''}`,
+    );
+    fs.writeFileSync(
+      path.join(RESULTS, 'latest.md'),
+      `${header.map((h) => `${h}  `).join('\n')}\n\n${markdownTable(summaries)}\nEach run's rate, in run order:\n\n${runs.join('\n')}\n`,
+    );
   }
   process.stdout.write(`\n${header.join('\n')}\n\n${textTable(summaries)}\n`);
   process.stdout.write(`results: bench/results/${stamp}.json${complete ? ' (and latest.json, latest.md)' : ''}\n`);

@@ -1,9 +1,13 @@
 /**
- * Preload for profiling runs (`BENCH_PROFILE=1`): times every better-sqlite3 call of the server
- * by SQL text — prepare, run/get/all and exec — without touching src/. A CPU profile only says
- * "executeQuery"; this says which statements, how many per request, and what COMMIT costs.
+ * Preload for profiling runs (`BENCH_PROFILE=1`): times the server's SQL by statement text,
+ * without touching src/. A CPU profile only says "executeQuery"; this says which statements, how
+ * many per request, what COMMIT costs and, on PostgreSQL, how long requests wait for a pooled
+ * connection.
+ * - SQLite: better-sqlite3's prepare, run/get/all and exec — synchronous, on the main thread.
+ * - PostgreSQL: pg's `Client#query` from call to answer (a round trip, including the server's
+ *   work and any fsync at COMMIT) and `Pool#connect` (time spent waiting for a connection).
  *
- *   node --import tsx --import ./bench/sqlite-trace.ts src/cli/main.ts serve
+ *   node --import tsx --import ./bench/sql-trace.ts src/cli/main.ts serve
  *   BENCH_SQL_TRACE_FILE=out.json; SIGUSR2 toggles recording (off at start); written at exit.
  */
 import fs from 'node:fs';
@@ -19,6 +23,7 @@ interface Stat {
 }
 
 export interface SqlTrace {
+  dialect: 'sqlite' | 'postgres';
   /** Nanoseconds spent recording (the sum of the windows between SIGUSR2 pairs). */
   recordedNs: number;
   /** HTTP responses the server finished while recording: the per-request denominator. */
@@ -32,6 +37,8 @@ const out = process.env.BENCH_SQL_TRACE_FILE;
 if (out) {
   const require = createRequire(path.join(path.resolve(import.meta.dirname, '..'), 'package.json'));
   const Database = require('better-sqlite3') as { prototype: Record<string, Fn> };
+  const pg = require('pg') as { Client: { prototype: Record<string, Fn> }; Pool: { prototype: Record<string, Fn> } };
+  let dialect: SqlTrace['dialect'] = 'sqlite';
   const stats = new Map<string, Stat>();
   let recording = false;
   let windowStart = 0n;
@@ -92,6 +99,28 @@ if (out) {
     stat.ns += ns;
   });
 
+  /** Times a promise-returning method from call to settlement (callback-style calls pass through). */
+  const timedAsync = (original: Fn, keyOf: (args: unknown[]) => string): Fn =>
+    function (this: unknown, ...args: unknown[]) {
+      const result = original.apply(this, args);
+      if (!recording || !(result instanceof Promise)) return result;
+      dialect = 'postgres';
+      const started = process.hrtime.bigint();
+      const stat = statFor(keyOf(args));
+      const done = () => {
+        stat.calls++;
+        stat.ns += Number(process.hrtime.bigint() - started);
+      };
+      result.then(done, done);
+      return result;
+    };
+  const sqlText = (args: unknown[]) => {
+    const first = args[0];
+    return typeof first === 'string' ? first : String((first as { text?: unknown } | null)?.text ?? '(query object)');
+  };
+  pg.Client.prototype.query = timedAsync(pg.Client.prototype.query as Fn, sqlText);
+  pg.Pool.prototype.connect = timedAsync(pg.Pool.prototype.connect as Fn, () => '(wait for a pooled connection)');
+
   let responses = 0;
   const end = http.ServerResponse.prototype.end as unknown as Fn;
   http.ServerResponse.prototype.end = function (this: unknown, ...args: unknown[]) {
@@ -107,7 +136,7 @@ if (out) {
   });
   process.on('exit', () => {
     if (recording) recordedNs += process.hrtime.bigint() - windowStart;
-    const trace: SqlTrace = { recordedNs: Number(recordedNs), responses, statements: Object.fromEntries(stats) };
+    const trace: SqlTrace = { dialect, recordedNs: Number(recordedNs), responses, statements: Object.fromEntries(stats) };
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, JSON.stringify(trace));
   });

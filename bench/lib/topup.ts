@@ -20,7 +20,7 @@ export interface TopupOptions {
   databaseUrl: string | null;
   /** Directory for `node --cpu-prof` output; unset = no profiling. */
   cpuProfDir?: string | null;
-  /** Where bench/sqlite-trace.ts writes its per-statement timings (SQLite only); unset = off. */
+  /** Where bench/sql-trace.ts writes its per-statement timings; unset = off. */
   sqlTraceFile?: string | null;
 }
 
@@ -32,7 +32,7 @@ export async function startTopup(options: TopupOptions): Promise<TopupServer> {
     ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []),
     '--import',
     'tsx',
-    ...(options.sqlTraceFile ? ['--import', pathToFileURL(path.join(ROOT, 'bench/sqlite-trace.ts')).href] : []),
+    ...(options.sqlTraceFile ? ['--import', pathToFileURL(path.join(ROOT, 'bench/sql-trace.ts')).href] : []),
     path.join(ROOT, 'src/cli/main.ts'),
     'serve',
   ];
