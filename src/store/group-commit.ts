@@ -39,8 +39,18 @@ export class GroupCommitter {
   run<T>(work: (trx: Trx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject, tries: 0 });
-      if (!this.draining) void this.drain();
+      if (!this.draining) this.scheduleDrain();
     });
+  }
+
+  /**
+   * better-sqlite3 blocks the event loop for the whole COMMIT, so requests that arrived
+   * meanwhile are still unread sockets when it returns. Yielding to the loop (setImmediate runs
+   * after pending I/O) before each batch lets them queue up and join it.
+   */
+  private scheduleDrain(): void {
+    this.draining = true;
+    setImmediate(() => void this.drain());
   }
 
   private async drain(): Promise<void> {
@@ -49,6 +59,7 @@ export class GroupCommitter {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);
         await this.commitBatch(batch);
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       this.draining = false;
@@ -85,7 +96,7 @@ export class GroupCommitter {
       } else if (isRetryable(outcome.error) && item.tries < 4) {
         item.tries++;
         this.queue.push(item);
-        if (!this.draining) void this.drain();
+        if (!this.draining) this.scheduleDrain();
       } else {
         item.reject(outcome.error);
       }
