@@ -8,7 +8,7 @@ import { enqueueJob } from '../jobs/job-queue.js';
 import type { Executor, Trx } from '../store/database.js';
 import type { RechargesTable } from '../store/schema.js';
 import { inTransaction, isUniqueViolation } from '../store/transaction.js';
-import { failAttempt } from './fail-recharge.js';
+import { failAttempt, failAttemptIn } from './fail-recharge.js';
 import { parsePaymentSource } from './payment-source.js';
 import { recordCollection } from './record-collection.js';
 
@@ -190,7 +190,19 @@ export async function createRecharge(ctx: Context, router: ChannelRouter, input:
       await reserveDailyAmount(ctx, trx, input.customerId, day, input.amount);
       await trx.insertInto('recharges').values(recharge).execute();
       const first = providers[0];
-      return first ? openAttempt(trx, recharge, first.provider, now) : null;
+      if (first) return openAttempt(trx, recharge, first.provider, now);
+      // Every provider's circuit is open: nothing answered, nothing was collected. The order
+      // fails in the transaction that creates it — a crash between two transactions would leave
+      // it pending with no attempt for the resolver to settle.
+      const attemptId = await openAttempt(trx, recharge, recharge.provider ?? 'none', now);
+      const failure = {
+        attemptId,
+        code: 'SYSTEM_BUSY' as const,
+        retryable: true,
+        channelMessage: 'no provider is answering (circuits open)',
+      };
+      await failAttemptIn(ctx, trx, failure, now);
+      return null;
     });
   } catch (error) {
     if (isUniqueViolation(error) && input.requestKey) {
@@ -201,11 +213,7 @@ export async function createRecharge(ctx: Context, router: ChannelRouter, input:
   }
   ctx.metrics.recharges.inc({ method: input.method, provider: recharge.provider ?? '', status: 'pending', failure_code: '' });
 
-  if (!firstAttempt) {
-    // Every provider's circuit is open: nothing answered, nothing was collected.
-    await failWithoutAttempt(ctx, recharge);
-    return reload(ctx, recharge.id);
-  }
+  if (!firstAttempt) return reload(ctx, recharge.id);
 
   let attemptId: string = firstAttempt;
   for (let i = 0; i < providers.length; i++) {
@@ -276,12 +284,6 @@ export async function createRecharge(ctx: Context, router: ChannelRouter, input:
     });
   }
   return reload(ctx, recharge.id);
-}
-
-async function failWithoutAttempt(ctx: Context, recharge: RechargesTable): Promise<void> {
-  const now = ctx.clock.now();
-  const attemptId = await inTransaction(ctx.store, (trx) => openAttempt(trx, recharge, recharge.provider ?? 'none', now));
-  await failAttempt(ctx, { attemptId, code: 'SYSTEM_BUSY', retryable: true, channelMessage: 'no provider is answering (circuits open)' });
 }
 
 async function reload(ctx: Context, id: string): Promise<RechargesTable> {
