@@ -44,6 +44,34 @@ export function runVerify(env: Record<string, string>): Promise<{ code: number |
   });
 }
 
+/** An order's attempts, the channel's view and its resolver jobs: enough to see why it is stuck. */
+async function explainOrder(db: Db, id: string): Promise<string> {
+  const attempts = await db.selectFrom('recharge_attempts').selectAll().where('recharge_id', '=', id).execute();
+  const parts: string[] = [];
+  for (const a of attempts) {
+    const channel = await db
+      .withTables<SandboxTables>()
+      .selectFrom('sandbox_payments')
+      .select(['status', 'scenario'])
+      .where('attempt_id', '=', a.id)
+      .executeTakeFirst();
+    const jobs = await db
+      .selectFrom('jobs')
+      .select(['type', 'status', 'payload', 'attempts', 'run_at', 'last_error'])
+      .where('payload', 'like', `%${a.id}%`)
+      .execute();
+    parts.push(
+      `attempt ${a.id} ${a.provider} ${a.status} (${a.failure_code ?? '-'}, review ${a.needs_review}, created ${a.created_at}); channel ${channel ? `${channel.status}/${channel.scenario}` : 'none'}; jobs ${jobs.map((j) => `${j.type} ${j.payload} ${j.status}×${j.attempts} at ${j.run_at} ${j.last_error ?? ''}`).join(' | ')}`,
+    );
+  }
+  const order = await db
+    .selectFrom('recharges')
+    .select(['created_at', 'expires_at', 'amount', 'method'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return `${order?.method} ${order?.amount} fen created ${order?.created_at}; ${parts.join('; ') || 'no attempt'}`;
+}
+
 function countBy<T>(rows: T[], key: (row: T) => string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const row of rows) out[key(row)] = (out[key(row)] ?? 0) + 1;
@@ -130,7 +158,7 @@ export async function checkRun(db: Db): Promise<CheckResult> {
   for (const o of orders) {
     const credited = creditedOrders.get(o.id) ?? 0;
     const ledger = creditCount.get(o.id) ?? 0;
-    if (o.status === 'pending') violations.push(`order ${o.id} is still pending`);
+    if (o.status === 'pending') violations.push(`order ${o.id} is still pending: ${await explainOrder(db, o.id)}`);
     if (o.status === 'succeeded' && (credited !== 1 || ledger !== 1)) {
       violations.push(`order ${o.id} succeeded with ${credited} credited collections and ${ledger} ledger credits`);
     }

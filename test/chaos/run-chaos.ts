@@ -129,12 +129,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await cluster.startAll();
     await workload.settleUnsettled();
     const random = new SeededRandom(options.seed, 'drain');
-    for (let round = 0; round < 50; round++) {
+    let stale = 0;
+    let lastOpen = '';
+    for (let round = 0; round < 1000 && stale < 5; round++) {
       const queue = await workload.http.call('GET', '/v1/admin/refunds?limit=100', { token: workload.staff.agent });
-      const open = Array.isArray(queue?.body.data) ? (queue.body.data as Record<string, unknown>[]) : [];
+      if (queue?.status !== 200) throw new Error(`review queue: ${queue ? `${queue.status} ${queue.text}` : 'no answer'}`);
+      const open = Array.isArray(queue.body.data) ? (queue.body.data as Record<string, unknown>[]) : [];
       if (open.length === 0) break;
+      const signature = open.map((r) => `${String(r.id)}:${String(r.status)}`).join(',');
+      stale = signature === lastOpen ? stale + 1 : 0;
+      lastOpen = signature;
       for (const refund of open) await workload.decide(refund, random, true);
     }
+    log(`chaos: every open application decided (${stale >= 5 ? 'stuck' : 'done'})`);
     // The first step outlasts the job lease (5 min): jobs a killed process held become claimable.
     const steps = [360, 60, 300, 600, 1800, 3600, 3600, 6 * 3600, 6 * 3600, 6 * 3600, 6 * 3600, 86_400, 86_400, 86_400];
     const drainStarted = Date.now();
@@ -191,7 +198,15 @@ export function formatReport(r: ChaosReport): string {
     `  fen checked: ${f.fenCollected} collected in ${f.collections} channel transactions, ${f.fenCredited} credited, ${f.fenRefundedToPayers} refunded to payers`,
     `  topup verify: exit ${r.verify.code}`,
     `  violations: ${r.checks.violations.length}, contract problems: ${r.problems.length}, process alarms: ${r.alarms.length}`,
-    ...r.checks.violations.slice(0, 50).map((v) => `    violation: ${v}`),
+    `  outcomes: ${JSON.stringify(r.outcomes)}`,
+    ...Object.entries(
+      r.checks.violations.reduce<Record<string, number>>((acc, v) => {
+        const kind = v.replace(/[a-z]+_[0-9a-z]{20,}|[A-Z]{3}R?\d{14}[0-9A-F]{16}|\d+/g, '…');
+        acc[kind] = (acc[kind] ?? 0) + 1;
+        return acc;
+      }, {}),
+    ).map(([kind, n]) => `    ${n} × ${kind.slice(0, 300)}`),
+    ...r.checks.violations.slice(0, 30).map((v) => `    violation: ${v}`),
     ...r.problems.slice(0, 20).map((p) => `    problem: ${p}`),
     ...r.alarms.slice(0, 20).map((a) => `    alarm: ${a.slice(0, 1500)}`),
   ];

@@ -173,7 +173,8 @@ export class Workload {
   private async customerStep(c: Customer, random: SeededRandom): Promise<void> {
     const u = random.next();
     if (u < 0.42) {
-      await this.idempotent('recharge', '/v1/recharges', this.rechargeBody(random), c.token, [201]);
+      // 422: refused before any channel call (the customer's daily limit, a card check).
+      await this.idempotent('recharge', '/v1/recharges', this.rechargeBody(random), c.token, [201, 422]);
     } else if (u < 0.6) {
       const available = await this.balance(c);
       const amount = 1 + Math.floor(random.next() * (available + 2_000));
