@@ -114,6 +114,12 @@ export interface PaymentChannel {
   readonly methods: readonly PaymentMethod[];
   pay(request: PayRequest): Promise<PayResult>;
   query(attemptId: string): Promise<PaymentStatus>;
+  /**
+   * Closes an order the channel has not been paid for (WeChat Pay closeorder, Alipay
+   * trade.close), so a pay call still on its way can no longer collect; answers the status after
+   * closing (a payment that got in first stays as it is). Lets "not found" become final.
+   */
+  close?(attemptId: string): Promise<PaymentStatus>;
   refund(request: RefundRequest): Promise<RefundResult>;
   queryRefund(refundId: string): Promise<RefundStatus>;
   /**

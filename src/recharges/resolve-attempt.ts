@@ -31,8 +31,16 @@ export async function resolveAttempt(ctx: Context, router: ChannelRouter, attemp
   const channel = router.channel(attempt.provider);
   if (!channel) return;
 
-  const status = await channel.query(attempt.id);
+  let status = await channel.query(attempt.id);
   ctx.metrics.channelCalls.inc({ provider: attempt.provider, operation: 'query', outcome: status.status });
+  // Not seen by the channel — or not yet: our pay call may still be on its way (a slow call, a
+  // busy process). Close the order at the channel first so that call can no longer collect;
+  // then "closed" is final.
+  const closing = status.status === 'not_found' && channel.close !== undefined;
+  if (closing && channel.close) {
+    status = await channel.close(attempt.id);
+    ctx.metrics.channelCalls.inc({ provider: attempt.provider, operation: 'close', outcome: status.status });
+  }
   for (const collection of status.collections) {
     await recordCollection(ctx, {
       provider: attempt.provider,
@@ -52,14 +60,13 @@ export async function resolveAttempt(ctx: Context, router: ChannelRouter, attemp
       attemptId,
       code: 'CHANNEL_TIMEOUT',
       retryable: true,
-      channelMessage: 'channel closed the payment unpaid',
-      orderStatus: attempt.status === 'processing' ? 'closed' : 'failed',
+      channelMessage: closing ? 'channel has no record of the payment (closed)' : 'channel closed the payment unpaid',
+      orderStatus: attempt.status === 'processing' && !closing ? 'closed' : 'failed',
     });
     return;
   }
-  // Unpaid and still open at the channel — or not seen by it yet: "not found" is not "never
-  // collected" while our pay call may still be on its way (a slow call, a busy process). Only
-  // past the order's expiry, long after any call ended, does it mean nothing was charged.
+  // Unpaid and still open at the channel — or not seen by a channel that cannot close orders:
+  // only past the order's expiry, long after any call ended, does "not found" mean nothing was charged.
   if (now.toISOString() >= recharge.expires_at) {
     await failAttempt(ctx, {
       attemptId,

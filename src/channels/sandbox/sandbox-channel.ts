@@ -474,6 +474,35 @@ export class SandboxChannel implements PaymentChannel {
     return result;
   }
 
+  /**
+   * The merchant closes an order the channel never saw: a pay call with this attempt id that
+   * arrives afterwards is answered from this row ("closed") and collects nothing.
+   */
+  async close(attemptId: string): Promise<PaymentStatus> {
+    const nowIso = this.ctx.clock.now().toISOString();
+    const result: StoredResult = declined('CHANNEL_TIMEOUT', true, 'sandbox: the merchant closed this order');
+    await sandboxDb(this.ctx)
+      .insertInto('sandbox_payments')
+      .values({
+        provider: this.provider,
+        attempt_id: attemptId,
+        method: this.methods[0] ?? '',
+        amount: 0,
+        currency: 'CNY',
+        source_masked: '',
+        credential_token: null,
+        status: 'closed',
+        scenario: 'closed_by_merchant',
+        result: JSON.stringify(result),
+        late_collect_at: null,
+        created_at: nowIso,
+        updated_at: nowIso,
+      })
+      .onConflict((oc) => oc.columns(['provider', 'attempt_id']).doNothing())
+      .execute();
+    return this.query(attemptId);
+  }
+
   async query(attemptId: string): Promise<PaymentStatus> {
     let payment = await this.findPayment(attemptId);
     if (!payment) return { status: 'not_found', collections: [], credentialToken: null };
