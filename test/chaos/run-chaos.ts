@@ -60,7 +60,7 @@ export function chaosOptions(env: NodeJS.ProcessEnv, log: (line: string) => void
     maxOps: int('CHAOS_MAX_OPS', long ? 1_000_000 : 3_000),
     killEveryMs: int('CHAOS_KILL_EVERY_MS', long ? 15_000 : postgres ? 9_000 : 12_000),
     shape: postgres ? { serve: 0, api: 3, worker: 2 } : { serve: 1, api: 0, worker: 0 },
-    redisUrl: postgres ? (env.CHAOS_REDIS_URL ?? 'redis://127.0.0.1:6379') : null,
+    redisUrl: postgres ? (env.CHAOS_REDIS_URL ?? env.TOPUP_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379') : null,
     log,
   };
 }
