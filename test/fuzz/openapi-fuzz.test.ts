@@ -17,7 +17,7 @@ import { type Schema, hostileText, invalidBody, invalidQueryValue, sampleValid }
  * before and after. `FUZZ_RUNS` (per operation and kind) and `FUZZ_SEED` replay or widen a run.
  */
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
 const SEED = Number(process.env.FUZZ_SEED ?? 20_240_707);
 
 interface Parameter {
