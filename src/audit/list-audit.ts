@@ -27,6 +27,14 @@ export async function listAudit(db: Executor, query: AuditQuery) {
     } catch {
       // an unreadable entry still shows who did what
     }
-    return { id: r.id, actor: r.actor, action: r.action, target_type: r.target_type, target_id: r.target_id, data, created_at: r.created_at };
+    return {
+      id: r.id,
+      actor: r.actor,
+      action: r.action,
+      target_type: r.target_type,
+      target_id: r.target_id,
+      data,
+      created_at: r.created_at,
+    };
   });
 }

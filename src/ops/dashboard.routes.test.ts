@@ -23,9 +23,7 @@ describe('staff read-only views: dashboard, customer history, audit trail', () =
     expect(res.body.days).toHaveLength(7);
     const today = res.body.recharges.at(-1);
     expect(today).toMatchObject({ total: 2, succeeded: 1, failed: 1, succeeded_amount: 10_000, success_rate: 0.5 });
-    expect(res.body.failures).toEqual([
-      expect.objectContaining({ code: 'INSUFFICIENT_FUNDS', provider: 'sandbox_unionpay_a', count: 1 }),
-    ]);
+    expect(res.body.failures).toEqual([expect.objectContaining({ code: 'INSUFFICIENT_FUNDS', provider: 'sandbox_unionpay_a', count: 1 })]);
     expect(res.body.refunds).toHaveLength(7);
     expect(res.body.sla_breaches).toHaveLength(7);
     expect(res.body.sla_open_breached).toBe(0);

@@ -47,7 +47,9 @@ const Dashboard = Type.Object({
     }),
   ),
   refunds_by_status: Type.Array(Type.Object({ status: Type.String(), count: Type.Integer() })),
-  sla_breaches: Type.Array(Type.Object({ day: Day, count: Type.Integer() }), { description: 'review SLAs that ran out, per day of the deadline' }),
+  sla_breaches: Type.Array(Type.Object({ day: Day, count: Type.Integer() }), {
+    description: 'review SLAs that ran out, per day of the deadline',
+  }),
   sla_open_breached: Type.Integer({ description: 'open applications past their SLA now' }),
 });
 

