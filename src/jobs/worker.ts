@@ -56,6 +56,8 @@ export class Worker {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** Passes under way in this process (the poll loop's and any caller's), from claim to finish. */
+  private readonly passes = new Set<Promise<number>>();
 
   constructor(
     private readonly store: Store,
@@ -140,10 +142,28 @@ export class Worker {
     return total;
   }
 
-  async runDue(batchSize: number): Promise<number> {
-    const jobs = await this.claim(batchSize);
-    await Promise.all(jobs.map((job) => this.execute(job)));
-    return jobs.length;
+  runDue(batchSize: number): Promise<number> {
+    // Registered before the claim is sent, so `idle()` also waits for a pass whose claim is
+    // still on its way to the database.
+    const pass = (async () => {
+      const jobs = await this.claim(batchSize);
+      await Promise.all(jobs.map((job) => this.execute(job)));
+      return jobs.length;
+    })();
+    this.passes.add(pass);
+    const forget = () => this.passes.delete(pass);
+    pass.then(forget, forget);
+    return pass;
+  }
+
+  /** True while a pass of this process is claiming or running jobs. */
+  busy(): boolean {
+    return this.passes.size > 0;
+  }
+
+  /** Resolves once no pass of this process is claiming or running jobs. */
+  async idle(): Promise<void> {
+    while (this.passes.size > 0) await Promise.allSettled([...this.passes]);
   }
 
   private async claim(batchSize: number): Promise<JobsTable[]> {

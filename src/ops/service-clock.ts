@@ -21,12 +21,16 @@ export async function advanceClock(ctx: Context, worker: Worker, seconds: number
     .executeTakeFirstOrThrow();
   ctx.clock.setOffset(Number(row.offset_ms));
   // Jobs may enqueue follow-ups that are due at once (a notification after a resolution):
-  // keep draining until a pass finds nothing due.
+  // keep draining until a pass finds nothing due. The background poll loop may have claimed a
+  // job that just became due; answering before it finishes would show the caller a half-moved
+  // world, so wait for it and look again.
   let ran = 0;
-  for (let pass = 0; pass < 20; pass++) {
+  for (let pass = 0; pass < 50; pass++) {
     const n = await worker.runAllDue();
     ran += n;
-    if (n === 0) break;
+    const othersBusy = worker.busy();
+    await worker.idle();
+    if (n === 0 && !othersBusy) break;
   }
   return { ran };
 }
