@@ -3,6 +3,7 @@ import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import type { App } from '../http/app.js';
 import { decodeNumericCursor, pageOf } from '../http/cursor.js';
+import { recordAnswer } from '../http/idempotency.js';
 import {
   Amount,
   Currency,
@@ -10,10 +11,10 @@ import {
   ListQuery,
   Nullable,
   Page,
+  problems,
   SignedAmount,
   Strict,
   Timestamp,
-  problems,
 } from '../http/schemas.js';
 import { actorRef } from '../identity/roles.js';
 import { listBalanceMovements, readCustomerBalance } from '../ledger/customer-accounts.js';
@@ -104,7 +105,7 @@ export function balanceRoutes(ctx: Context) {
     app.post(
       '/v1/purchases',
       {
-        config: { auth: ['customer'], idempotent: true },
+        config: { auth: ['customer'], idempotent: 'in-use-case' },
         schema: {
           tags: ['balance'],
           description: 'Spend balance on API services. (I) requires Idempotency-Key.',
@@ -124,11 +125,13 @@ export function balanceRoutes(ctx: Context) {
         },
       },
       async (request, reply) => {
+        const claim = request.idempotency;
         const purchase = await makePurchase(ctx, {
           customerId: actorOf(request).id,
           amount: request.body.amount,
           description: request.body.description,
-          requestKey: request.idempotency?.key ?? null,
+          requestKey: claim?.key ?? null,
+          recordAnswer: claim?.inUseCase ? (trx, view) => recordAnswer(trx, claim, 201, JSON.stringify(view), ctx.clock.now()) : undefined,
         });
         return reply.code(201).send(purchase);
       },

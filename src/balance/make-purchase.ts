@@ -1,8 +1,9 @@
 import type { Context } from '../context.js';
+import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { accounts } from '../ledger/accounts.js';
 import { postTransaction, transfer } from '../ledger/post-transaction.js';
-import type { Executor } from '../store/database.js';
+import type { Executor, Trx } from '../store/database.js';
 import type { PurchasesTable } from '../store/schema.js';
 import { inTransaction, isUniqueViolation } from '../store/transaction.js';
 
@@ -49,14 +50,24 @@ function toView(row: Omit<PurchasesTable, 'customer_id' | 'request_key'>, balanc
  */
 export async function makePurchase(
   ctx: Context,
-  input: { customerId: string; amount: number; description: string; requestKey: string | null },
+  input: {
+    customerId: string;
+    amount: number;
+    description: string;
+    requestKey: string | null;
+    /** Runs last inside the purchase's transaction: the HTTP layer stores its answer there. */
+    recordAnswer?: (trx: Trx, view: PurchaseView) => Promise<void>;
+  },
 ): Promise<PurchaseView> {
   const now = ctx.clock.now();
   try {
     const view = await inTransaction(ctx.store, async (trx) => {
       if (input.requestKey) {
         const existing = await findPurchase(trx, input.customerId, input.requestKey);
-        if (existing) return existing;
+        if (existing) {
+          await input.recordAnswer?.(trx, existing);
+          return existing;
+        }
       }
       const row = {
         id: newId('pur', now.getTime()),
@@ -79,12 +90,19 @@ export async function makePurchase(
         at: now,
         legs: transfer(accounts.customerBalance(input.customerId), accounts.apiRevenue(), input.amount),
       });
-      return toView(row, posted.balancesAfter.get(accounts.customerBalance(input.customerId).id) ?? 0);
+      const view = toView(row, posted.balancesAfter.get(accounts.customerBalance(input.customerId).id) ?? 0);
+      await input.recordAnswer?.(trx, view);
+      return view;
     });
     ctx.metrics.purchases.inc({ outcome: 'succeeded' });
     ctx.metrics.ledgerTransactions.inc({ kind: 'purchase' });
     return view;
   } catch (error) {
+    if (isUniqueViolation(error) && input.recordAnswer) {
+      // A request with the same key committed this purchase while ours ran (PostgreSQL):
+      // that request's answer is the one to replay.
+      throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'the first request with this key is still running');
+    }
     if (isUniqueViolation(error) && input.requestKey) {
       const existing = await findPurchase(ctx.store.db, input.customerId, input.requestKey);
       if (existing) return existing;

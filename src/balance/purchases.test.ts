@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, startTestServer } from '../../test/support/test-server.js';
+import { startTestServer, type TestServer } from '../../test/support/test-server.js';
 
 describe('POST /v1/purchases', () => {
   let server: TestServer;
@@ -51,5 +51,32 @@ describe('POST /v1/purchases', () => {
     expect(missing.body.code).toBe('IDEMPOTENCY_KEY_REQUIRED');
     const balance = await server.http.get('/v1/balance', { token: customer.token });
     expect(balance.body.available).toBe(990);
+  });
+
+  it('replays a refused purchase as refused, even after the balance was topped up', async () => {
+    const customer = await server.customer();
+    await server.fund(customer.id, 50);
+    const first = await server.http.post('/v1/purchases', { amount: 80, description: 'x' }, { token: customer.token, key: 'short' });
+    expect(first.status).toBe(422);
+    await server.fund(customer.id, 100);
+    const again = await server.http.post('/v1/purchases', { amount: 80, description: 'x' }, { token: customer.token, key: 'short' });
+    expect(again.status).toBe(422);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.code).toBe('INSUFFICIENT_BALANCE');
+    const balance = await server.http.get('/v1/balance', { token: customer.token });
+    expect(balance.body.available).toBe(150);
+  });
+
+  it('writes the key with its answer in the purchase transaction: one purchase, one stored 201', async () => {
+    const customer = await server.customer();
+    await server.fund(customer.id, 1000);
+    const res = await server.http.post('/v1/purchases', { amount: 25, description: 'x' }, { token: customer.token, key: 'one-commit' });
+    expect(res.status).toBe(201);
+    const db = server.service.ctx.store.db;
+    const key = await db.selectFrom('idempotency_keys').selectAll().where('key', '=', 'one-commit').executeTakeFirstOrThrow();
+    expect(key).toMatchObject({ state: 'done', response_status: 201 });
+    expect(JSON.parse(key.response_body ?? '')).toEqual(res.body);
+    const purchases = await db.selectFrom('purchases').select('id').where('request_key', '=', 'one-commit').execute();
+    expect(purchases.map((p) => p.id)).toEqual([res.body.id]);
   });
 });

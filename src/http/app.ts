@@ -7,9 +7,9 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { AppError, type ErrorCode, type FieldError, type Language } from '../domain/errors.js';
+import { type Actor, hasRole, type Role } from '../identity/roles.js';
 import { findSessionActor } from '../identity/sessions.js';
-import { type Actor, type Role, hasRole } from '../identity/roles.js';
-import { claimIdempotencyKey, completeIdempotencyKey, requireIdempotencyKey } from './idempotency.js';
+import { claimIdempotencyKey, completeIdempotencyKey, type IdempotencyClaim, requireIdempotencyKey } from './idempotency.js';
 import { negotiateLanguage, toProblem } from './problem.js';
 
 export type AuthRule = 'public' | 'any' | readonly Role[];
@@ -18,13 +18,17 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call: `public`, `any` signed-in user, or the roles allowed (admin implies staff roles). */
     auth?: AuthRule;
-    /** Marked (I) in the contract: requires Idempotency-Key and replays stored answers. */
-    idempotent?: boolean;
+    /**
+     * Marked (I) in the contract: requires Idempotency-Key and replays stored answers.
+     * `in-use-case`: the handler's use case records the answer in its own transaction
+     * (`recordAnswer`), saving two commits on hot money writes.
+     */
+    idempotent?: boolean | 'in-use-case';
   }
   interface FastifyRequest {
     actor: Actor | null;
     language: Language;
-    idempotency: { scope: string; key: string } | null;
+    idempotency: IdempotencyClaim | null;
     idempotentReplay: boolean;
   }
 }
@@ -165,7 +169,8 @@ export async function buildHttpApp(ctx: Context, options: HttpOptions): Promise<
 
   app.addHook('preHandler', async (request, reply) => {
     if (!request.routeOptions.config?.idempotent) return;
-    const proceed = await claimIdempotencyKey(ctx, request, reply);
+    const mode = request.routeOptions.config.idempotent === 'in-use-case' ? 'in-use-case' : 'up-front';
+    const proceed = await claimIdempotencyKey(ctx, request, reply, mode);
     if (!proceed) return reply;
   });
 

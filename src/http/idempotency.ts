@@ -2,7 +2,22 @@ import { createHash, scrypt } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
+import type { Trx } from '../store/database.js';
 import { inTransaction } from '../store/transaction.js';
+
+/**
+ * A request that holds its Idempotency-Key. `inUseCase` claims are not written up front: the
+ * use case writes the key's row, with its answer, inside its own transaction
+ * (`recordAnswer`), so a hot money write is one commit instead of three (claim, work, answer).
+ */
+export interface IdempotencyClaim {
+  scope: string;
+  key: string;
+  fingerprint: string;
+  inUseCase: boolean;
+  /** Set once the row holds the answer, or when no answer may be stored (a lost race). */
+  settled: boolean;
+}
 
 /** How long a stored answer is kept (the contract asks for at least 24 h). */
 export const RETENTION_MS = 48 * 3600_000;
@@ -65,7 +80,12 @@ export function requireIdempotencyKey(request: FastifyRequest): string {
  * 422 for a different body, 409 while the first is running. Returns true when the caller
  * should go on and run the handler.
  */
-export async function claimIdempotencyKey(ctx: Context, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+export async function claimIdempotencyKey(
+  ctx: Context,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  mode: 'up-front' | 'in-use-case' = 'up-front',
+): Promise<boolean> {
   const key = requireIdempotencyKey(request);
   const scope = request.actor?.id ?? `ip:${request.ip}`;
   const print = await fingerprint(request.method, request.url, request.body, `${scope}\n${key}`);
@@ -81,6 +101,15 @@ export async function claimIdempotencyKey(ctx: Context, request: FastifyRequest,
     expires_at: new Date(now.getTime() + RETENTION_MS).toISOString(),
   };
   const db = ctx.store.db;
+  const claim = (inUseCase: boolean): IdempotencyClaim => ({ scope, key, fingerprint: print, inUseCase, settled: false });
+  if (mode === 'in-use-case') {
+    // Only a read here; a key seen for the first time is written by the use case itself.
+    const seen = await db.selectFrom('idempotency_keys').select('key').where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
+    if (!seen) {
+      request.idempotency = claim(true);
+      return true;
+    }
+  }
   // Writes go through inTransaction so that on SQLite they share commits with the
   // request's own transaction (group commit) instead of paying an fsync each.
   const inserted = await inTransaction(ctx.store, (trx) =>
@@ -91,7 +120,7 @@ export async function claimIdempotencyKey(ctx: Context, request: FastifyRequest,
       .executeTakeFirst(),
   );
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
-    request.idempotency = { scope, key };
+    request.idempotency = claim(false);
     return true;
   }
 
@@ -112,7 +141,7 @@ export async function claimIdempotencyKey(ctx: Context, request: FastifyRequest,
         .executeTakeFirst(),
     );
     if (Number(taken.numUpdatedRows) === 1) {
-      request.idempotency = { scope, key };
+      request.idempotency = claim(false);
       return true;
     }
     throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'the first request with this key is still running');
@@ -148,20 +177,52 @@ export async function claimIdempotencyKey(ctx: Context, request: FastifyRequest,
   if (Number(taken.numUpdatedRows) !== 1) {
     throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'the first request with this key is still running');
   }
-  request.idempotency = { scope, key };
+  request.idempotency = claim(false);
   return true;
+}
+
+/**
+ * Writes an `in-use-case` claim's row with the answer, inside the use case's transaction. A row
+ * already there means a request with the same key got in first (it was running when we looked):
+ * `IDEMPOTENCY_KEY_IN_USE`, and the use case's transaction rolls back.
+ */
+export async function recordAnswer(trx: Trx, claim: IdempotencyClaim, status: number, body: string, now: Date): Promise<void> {
+  const inserted = await trx
+    .insertInto('idempotency_keys')
+    .values({
+      scope: claim.scope,
+      key: claim.key,
+      fingerprint: claim.fingerprint,
+      state: 'done',
+      response_status: status,
+      response_body: body,
+      locked_until: now.toISOString(),
+      created_at: now.toISOString(),
+      expires_at: new Date(now.getTime() + RETENTION_MS).toISOString(),
+    })
+    .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
+    .executeTakeFirst();
+  claim.settled = true;
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) {
+    throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'the first request with this key is still running');
+  }
 }
 
 /**
  * Stores the answer for replay. 5xx and 429 answers are not stored: the key is released so a
  * retry can run again (nothing was done).
  */
-export async function completeIdempotencyKey(
-  ctx: Context,
-  claim: { scope: string; key: string },
-  status: number,
-  body: string,
-): Promise<void> {
+export async function completeIdempotencyKey(ctx: Context, claim: IdempotencyClaim, status: number, body: string): Promise<void> {
+  if (claim.inUseCase) {
+    // The use case refused (a 4xx problem) before recording anything: keep that answer for
+    // replays, as an up-front claim would. Nothing to release on 5xx: nothing was written.
+    if (claim.settled || status >= 500 || status === 429) return;
+    await inTransaction(ctx.store, (trx) => recordAnswer(trx, claim, status, body, ctx.clock.now())).catch((error: unknown) => {
+      // Another request with the key recorded its answer meanwhile; that one stands.
+      if (!(error instanceof AppError)) throw error;
+    });
+    return;
+  }
   await inTransaction(ctx.store, async (trx) => {
     if (status >= 500 || status === 429) {
       await trx.deleteFrom('idempotency_keys').where('scope', '=', claim.scope).where('key', '=', claim.key).execute();

@@ -1,4 +1,4 @@
-import { AppError, type ErrorCode, FAILURES, type FieldError, type Language, customerMessage } from '../domain/errors.js';
+import { AppError, customerMessage, type ErrorCode, FAILURES, type FieldError, type Language } from '../domain/errors.js';
 
 /** zh-CN unless the caller prefers English (highest q-value among the two). */
 export function negotiateLanguage(header: string | undefined): Language {

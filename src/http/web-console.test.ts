@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, startTestServer } from '../../test/support/test-server.js';
+import { startTestServer, type TestServer } from '../../test/support/test-server.js';
 import { type App, buildHttpApp } from './app.js';
 import { webConsoleRoutes } from './web-console.js';
 

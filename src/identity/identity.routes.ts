@@ -2,11 +2,11 @@ import { Type } from 'typebox';
 import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import type { App } from '../http/app.js';
-import { Email, Nullable, Strict, Timestamp, problems, Enum } from '../http/schemas.js';
+import { Email, Enum, Nullable, problems, Strict, Timestamp } from '../http/schemas.js';
 import { createStaff } from './create-staff.js';
 import { logIn } from './log-in.js';
 import { registerCustomer } from './register-customer.js';
-import { STAFF_ROLES, actorRef } from './roles.js';
+import { actorRef, STAFF_ROLES } from './roles.js';
 import { findUserById, toUserView } from './users.repo.js';
 
 const User = Type.Object({

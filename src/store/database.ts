@@ -56,8 +56,32 @@ export function openStore(options: StoreOptions): Store {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const store: Store = { db, dialect: 'sqlite', groupCommit: null, close: () => db.destroy() };
   if (options.groupCommit !== false) store.groupCommit = new GroupCommitter(store);
   return store;
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement on every call, and preparing costs more than
+ * running most of our statements (bench profiles: 60 % of a purchase's SQLite time). Our SQL
+ * texts are few — parameters are bound, never inlined — so a prepared statement is kept per
+ * text. Safe because better-sqlite3 runs one statement to completion before the next starts
+ * (we never stream with `iterate`, which would hold a statement open).
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database, limit = 1_000) {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string): SqliteDatabase.Statement {
+      let statement = statements.get(text);
+      if (!statement) {
+        // A bound on the cache in case some caller does inline values; oldest text goes first.
+        if (statements.size >= limit) statements.delete(statements.keys().next().value as string);
+        statement = sqlite.prepare(text);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }

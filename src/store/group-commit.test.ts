@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestStore, openTestStore } from '../../test/support/test-store.js';
+import { openTestStore, type TestStore } from '../../test/support/test-store.js';
 import { GroupCommitter } from './group-commit.js';
 import type { inTransaction } from './transaction.js';
 
