@@ -6,6 +6,8 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl: string | null;
+  /** PostgreSQL connections per process; a purchase holds one for its whole transaction. */
+  databasePoolSize: number;
   redisUrl: string | null;
   smtpUrl: string | null;
   adminEmail: string | null;
@@ -108,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: text(env, 'HOST') ?? '127.0.0.1',
     dataDir: path.resolve(text(env, 'DATA_DIR') ?? './data'),
     databaseUrl,
+    databasePoolSize: Math.max(1, integer(env, 'DATABASE_POOL_SIZE', 10)),
     redisUrl: text(env, 'REDIS_URL'),
     smtpUrl: text(env, 'SMTP_URL'),
     adminEmail: text(env, 'TOPUP_ADMIN_EMAIL'),

@@ -66,7 +66,7 @@ export interface Service {
  */
 export async function startService(config: Config, options: RunOptions): Promise<Service> {
   const log = options.logger ?? createLogger(config.logLevel);
-  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
   await migrateToLatest(store.db as never, store.dialect);
   const clock = new OffsetClock();
   const metrics = createMetrics();

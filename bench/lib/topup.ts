@@ -44,6 +44,8 @@ export async function startTopup(options: TopupOptions): Promise<TopupServer> {
       PORT: String(port),
       DATA_DIR: options.dataDir,
       DATABASE_URL: options.databaseUrl ?? '',
+      // As many connections as pgbench gets clients: a purchase holds one for its transaction.
+      DATABASE_POOL_SIZE: '32',
       REDIS_URL: '',
       SMTP_URL: '',
       TOPUP_SANDBOX: '1',
