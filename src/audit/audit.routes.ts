@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { Context } from '../context.js';
 import type { App } from '../http/app.js';
 import { decodeCursor, pageOf } from '../http/cursor.js';
-import { ListQuery, Nullable, Timestamp, problems } from '../http/schemas.js';
+import { ListQuery, Nullable, problems, Timestamp } from '../http/schemas.js';
 import { listAudit } from './list-audit.js';
 
 const AuditEntry = Type.Object({

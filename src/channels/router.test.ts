@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CARDS, card, recharge } from '../../test/support/recharge-helpers.js';
-import { type TestServer, startTestServer } from '../../test/support/test-server.js';
+import { startTestServer, type TestServer } from '../../test/support/test-server.js';
 
 describe('router: maintenance windows, circuit breaker, public status', () => {
   let server: TestServer;

@@ -1,8 +1,8 @@
 import type { Context } from '../context.js';
 import { newId } from '../domain/ids.js';
 import type { Executor } from '../store/database.js';
-import { inTransaction } from '../store/transaction.js';
 import type { ProviderStatesTable } from '../store/schema.js';
+import { inTransaction } from '../store/transaction.js';
 import { PAYMENT_METHODS, type PaymentChannel, type PaymentMethod } from './payment-channel.js';
 
 /** Consecutive busy/timeouts within this window open a provider's circuit… */

@@ -3,7 +3,7 @@ import { recordAudit } from '../audit/record-audit.js';
 import type { Context } from '../context.js';
 import { AppError, type Language } from '../domain/errors.js';
 import type { App } from '../http/app.js';
-import { Enum, Nullable, Strict, Timestamp, problems } from '../http/schemas.js';
+import { Enum, Nullable, problems, Strict, Timestamp } from '../http/schemas.js';
 import { actorRef } from '../identity/roles.js';
 import { methodName } from '../recharges/recharge.repo.js';
 import { PAYMENT_METHODS, type PaymentMethod } from './payment-channel.js';

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import type { App } from '../http/app.js';
-import { Amount, Currency, IdempotencyHeader, Nullable, Strict, Timestamp, problems } from '../http/schemas.js';
+import { Amount, Currency, IdempotencyHeader, Nullable, problems, Strict, Timestamp } from '../http/schemas.js';
 import { actorRef } from '../identity/roles.js';
 import { grantCompensation } from './grant-compensation.js';
 

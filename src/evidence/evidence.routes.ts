@@ -5,8 +5,8 @@ import { Type } from 'typebox';
 import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import type { App } from '../http/app.js';
-import { Timestamp, problems } from '../http/schemas.js';
-import { MAX_EVIDENCE_BYTES, evidenceDir, toEvidenceView, uploadEvidence } from './upload-evidence.js';
+import { problems, Timestamp } from '../http/schemas.js';
+import { evidenceDir, MAX_EVIDENCE_BYTES, toEvidenceView, uploadEvidence } from './upload-evidence.js';
 
 const Evidence = Type.Object({
   id: Type.String(),

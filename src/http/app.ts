@@ -4,7 +4,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type onSendHookHandler,
+  type preHandlerAsyncHookHandler,
+} from 'fastify';
 import type { Context } from '../context.js';
 import { AppError, type ErrorCode, type FieldError, type Language } from '../domain/errors.js';
 import { type Actor, hasRole, type Role } from '../identity/roles.js';
@@ -96,6 +103,11 @@ export interface HttpOptions {
  * The Fastify app: schema validation, auth, idempotency, RFC 9457 errors, OpenAPI. Route
  * files only declare schemas and call one use case.
  */
+function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+  if (hooks === undefined) return [];
+  return Array.isArray(hooks) ? hooks : [hooks];
+}
+
 export async function buildHttpApp(ctx: Context, options: HttpOptions): Promise<App> {
   const app = Fastify({
     loggerInstance: options.logger,
@@ -125,7 +137,30 @@ export async function buildHttpApp(ctx: Context, options: HttpOptions): Promise<
     if (route.url.startsWith('/v1/') && route.config?.auth === undefined) {
       throw new Error(`route ${route.method} ${route.url} does not declare its auth rule`);
     }
+    // Idempotency hooks go on the (I) routes only: every other request skips them.
+    const idempotent = route.config?.idempotent;
+    if (idempotent) {
+      const mode = idempotent === 'in-use-case' ? 'in-use-case' : 'up-front';
+      route.preHandler = [claimHook(mode), ...hooksOf(route.preHandler)];
+      route.onSend = [completeHook, ...hooksOf(route.onSend)];
+    }
   });
+
+  function claimHook(mode: 'up-front' | 'in-use-case'): preHandlerAsyncHookHandler {
+    return async function claimKey(request, reply) {
+      const proceed = await claimIdempotencyKey(ctx, request, reply, mode);
+      if (!proceed) return reply;
+    };
+  }
+
+  const completeHook: onSendHookHandler = async (request, reply, payload) => {
+    const claim = request.idempotency;
+    if (claim && !request.idempotentReplay) {
+      request.idempotency = null;
+      await completeIdempotencyKey(ctx, claim, reply.statusCode, typeof payload === 'string' ? payload : '');
+    }
+    return payload;
+  };
 
   await app.register(swagger, {
     openapi: {
@@ -165,22 +200,6 @@ export async function buildHttpApp(ctx: Context, options: HttpOptions): Promise<
         errors: [{ field, message: 'must not contain NUL characters' }],
       });
     }
-  });
-
-  app.addHook('preHandler', async (request, reply) => {
-    if (!request.routeOptions.config?.idempotent) return;
-    const mode = request.routeOptions.config.idempotent === 'in-use-case' ? 'in-use-case' : 'up-front';
-    const proceed = await claimIdempotencyKey(ctx, request, reply, mode);
-    if (!proceed) return reply;
-  });
-
-  app.addHook('onSend', async (request, reply, payload) => {
-    const claim = request.idempotency;
-    if (claim && !request.idempotentReplay) {
-      request.idempotency = null;
-      await completeIdempotencyKey(ctx, claim, reply.statusCode, typeof payload === 'string' ? payload : '');
-    }
-    return payload;
   });
 
   app.addHook('onResponse', async (request, reply) => {

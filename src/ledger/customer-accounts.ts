@@ -1,4 +1,5 @@
 import type { Executor, Trx } from '../store/database.js';
+import { reusableQuery } from '../store/reusable-query.js';
 import { accounts } from './accounts.js';
 
 /** Opens a customer's balance and held accounts (at registration, in the same transaction). */
@@ -27,14 +28,14 @@ export interface CustomerBalance {
 }
 
 /** Both balances of a customer in one query. */
+const selectBalanceRows = reusableQuery(2, (db, balanceId, heldId) =>
+  db.selectFrom('ledger_accounts').select(['id', 'balance', 'updated_at']).where('id', 'in', [balanceId, heldId]),
+);
+
 export async function readCustomerBalance(db: Executor, customerId: string): Promise<CustomerBalance | null> {
   const balanceId = accounts.customerBalance(customerId).id;
   const heldId = accounts.customerHeld(customerId).id;
-  const rows = await db
-    .selectFrom('ledger_accounts')
-    .select(['id', 'balance', 'updated_at'])
-    .where('id', 'in', [balanceId, heldId])
-    .execute();
+  const { rows } = await selectBalanceRows(db, balanceId, heldId);
   const available = rows.find((r) => r.id === balanceId);
   const held = rows.find((r) => r.id === heldId);
   if (!available || !held) return null;

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, recharge } from '../../test/support/recharge-helpers.js';
-import { type TestServer, startTestServer } from '../../test/support/test-server.js';
+import { startTestServer, type TestServer } from '../../test/support/test-server.js';
 import { loadConfig } from '../config.js';
 import { AliyunSmsTransport } from './aliyun-sms.js';
 import { isValidPhone, toAliyunNumber } from './phone.js';

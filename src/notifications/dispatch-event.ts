@@ -5,7 +5,7 @@ import { enqueueJob } from '../jobs/job-queue.js';
 import { inTransaction } from '../store/transaction.js';
 import { insertDeliveries, planDeliveries } from '../webhooks/plan-deliveries.js';
 import { allows, readPreferences } from './preferences.repo.js';
-import { type Channel, TEMPLATES, isKnownEvent, languageOf, render } from './templates.js';
+import { type Channel, isKnownEvent, languageOf, render, TEMPLATES } from './templates.js';
 
 export const SEND_JOB = 'notification.send';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, recharge } from '../../test/support/recharge-helpers.js';
 import { type SmtpSink, startSmtpSink } from '../../test/support/smtp-sink.js';
-import { type TestServer, startTestServer } from '../../test/support/test-server.js';
+import { startTestServer, type TestServer } from '../../test/support/test-server.js';
 import { enqueueJob } from '../jobs/job-queue.js';
 import { RetryLater } from '../jobs/worker.js';
 import type { NotificationsTable } from '../store/schema.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type Transporter, createTransport } from 'nodemailer';
+import { createTransport, type Transporter } from 'nodemailer';
 import type { Config } from '../config.js';
 import { DeliveryFault, type MessageTransport, type OutgoingMessage, type SendResult } from './transport.js';
 

@@ -3,7 +3,7 @@ import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import type { App } from '../http/app.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
-import { Enum, ListQuery, Nullable, Page, Strict, Timestamp, problems } from '../http/schemas.js';
+import { Enum, ListQuery, Nullable, Page, problems, Strict, Timestamp } from '../http/schemas.js';
 import type { Actor } from '../identity/roles.js';
 import { markAllRead, markRead } from './mark-read.js';
 import { listNotifications, toNotificationView, toOutboxView } from './notification.repo.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem } from '../../test/support/expect-problem.js';
 import { eventually, recharge } from '../../test/support/recharge-helpers.js';
-import { type TestServer, startTestServer } from '../../test/support/test-server.js';
+import { startTestServer, type TestServer } from '../../test/support/test-server.js';
 import { enqueueJob } from '../jobs/job-queue.js';
 import { fallBackToBalance } from '../refunds/payout-refund.js';
 import type { NotificationsTable } from '../store/schema.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONTRACT_EVENTS, type EventType } from '../events/emit-event.js';
-import { ALWAYS_SENT, TEMPLATES, render, templateParams } from './templates.js';
+import { ALWAYS_SENT, render, TEMPLATES, templateParams } from './templates.js';
 
 const SAMPLE: Record<string, unknown> = {
   refund_id: 'rfd_1',

@@ -1,5 +1,5 @@
 import type { PaymentMethod } from '../channels/payment-channel.js';
-import { ERROR_CODES, type ErrorCode, type Language, customerMessage } from '../domain/errors.js';
+import { customerMessage, ERROR_CODES, type ErrorCode, type Language } from '../domain/errors.js';
 import { formatFen } from '../domain/money.js';
 import type { EventType } from '../events/emit-event.js';
 import { methodName } from '../recharges/recharge.repo.js';

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 /**
  * Secrets and card data never reach a log line, whatever object they ride in: tokens,

@@ -1,10 +1,10 @@
-import { Type } from 'typebox';
 import { sql } from 'kysely';
+import { Type } from 'typebox';
 import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import type { App } from '../http/app.js';
 import { decodeCursor, pageOf } from '../http/cursor.js';
-import { ListQuery, Nullable, Page, Strict, Timestamp, problems, Enum } from '../http/schemas.js';
+import { Enum, ListQuery, Nullable, Page, problems, Strict, Timestamp } from '../http/schemas.js';
 import type { Worker } from '../jobs/worker.js';
 import { advanceClock } from './service-clock.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, startTestServer } from '../../test/support/test-server.js';
+import { startTestServer, type TestServer } from '../../test/support/test-server.js';
 import { ChannelRouter } from '../channels/router.js';
 import type { Context } from '../context.js';
 import type { Store } from '../store/database.js';

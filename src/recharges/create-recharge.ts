@@ -1,4 +1,4 @@
-import { ChannelFault, type PayResult, type PaymentChannel, type PaymentMethod, type PaymentSource } from '../channels/payment-channel.js';
+import { ChannelFault, type PaymentChannel, type PaymentMethod, type PaymentSource, type PayResult } from '../channels/payment-channel.js';
 import type { ChannelRouter } from '../channels/router.js';
 import type { Context } from '../context.js';
 import { shanghaiDay } from '../domain/clock.js';

@@ -3,7 +3,7 @@ import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import { MAX_AMOUNT } from '../domain/money.js';
 import type { App } from '../http/app.js';
-import { Nullable, Strict, Timestamp, problems } from '../http/schemas.js';
+import { Nullable, problems, Strict, Timestamp } from '../http/schemas.js';
 import { autoRechargeView, readSettings, reminderView, setAutoRecharge, setReminder } from './prevention.js';
 
 const Threshold = Type.Integer({ minimum: 0, maximum: MAX_AMOUNT, description: 'fen' });

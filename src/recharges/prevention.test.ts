@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, recharge } from '../../test/support/recharge-helpers.js';
-import { type TestServer, startTestServer } from '../../test/support/test-server.js';
+import { startTestServer, type TestServer } from '../../test/support/test-server.js';
 
 describe('low-balance reminder and threshold auto-recharge', () => {
   let server: TestServer;

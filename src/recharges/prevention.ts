@@ -9,7 +9,7 @@ import { readCustomerBalance } from '../ledger/customer-accounts.js';
 import type { Executor } from '../store/database.js';
 import type { BalanceSettingsTable } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
-import { MIN_RECHARGE, createRecharge } from './create-recharge.js';
+import { createRecharge, MIN_RECHARGE } from './create-recharge.js';
 
 /** A claim on the auto-recharge slot older than this is from a process that died mid-way. */
 const STALE_CLAIM_MS = 10 * 60_000;

@@ -1,5 +1,5 @@
 import type { PaymentMethod } from '../channels/payment-channel.js';
-import { type ErrorCode, FAILURES, type Language, customerMessage } from '../domain/errors.js';
+import { customerMessage, type ErrorCode, FAILURES, type Language } from '../domain/errors.js';
 import type { Executor } from '../store/database.js';
 import type { RechargeAttemptsTable, RechargesTable, RefundsTable } from '../store/schema.js';
 

@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import { AppError, ERROR_CODES, type Language } from '../domain/errors.js';
 import type { App } from '../http/app.js';
 import { decodeCursor, pageOf } from '../http/cursor.js';
-import { Amount, Currency, IdempotencyHeader, ListQuery, Nullable, Strict, Timestamp, problems, Enum } from '../http/schemas.js';
+import { Amount, Currency, Enum, IdempotencyHeader, ListQuery, Nullable, problems, Strict, Timestamp } from '../http/schemas.js';
 import { RefundView, renderRefunds } from '../refunds/refund.routes.js';
 import type { RechargesTable } from '../store/schema.js';
 import { createRecharge } from './create-recharge.js';

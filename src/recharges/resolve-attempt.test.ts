@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../test/support/recharge-helpers.js';
-import { type TestServer, startTestServer } from '../../test/support/test-server.js';
-import type { SandboxTables } from '../channels/sandbox/sandbox.migration.js';
+import { startTestServer, type TestServer } from '../../test/support/test-server.js';
 import type { PaymentChannel } from '../channels/payment-channel.js';
 import { ChannelRouter } from '../channels/router.js';
+import type { SandboxTables } from '../channels/sandbox/sandbox.migration.js';
 import { createRecharge } from './create-recharge.js';
 import { resolveAttempt } from './resolve-attempt.js';
 

@@ -4,11 +4,11 @@ import { AppError, type Language } from '../domain/errors.js';
 import { toEvidenceView } from '../evidence/upload-evidence.js';
 import type { App } from '../http/app.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
-import { Enum, ListQuery, Nullable, Strict, Timestamp, problems } from '../http/schemas.js';
+import { Enum, ListQuery, Nullable, problems, Strict, Timestamp } from '../http/schemas.js';
 import type { Actor } from '../identity/roles.js';
 import { readCustomerBalance } from '../ledger/customer-accounts.js';
-import { OPEN_STATUSES } from './customer-actions.js';
 import type { Check } from './application-checks.js';
+import { OPEN_STATUSES } from './customer-actions.js';
 import { RefundView, renderRefunds } from './refund.routes.js';
 import { approveRefund, claimRefund, escalateRefund, rejectRefund, requestInfo } from './review-refund.js';
 

@@ -12,7 +12,7 @@ import type { RefundsTable } from '../store/schema.js';
 import { inTransaction, isUniqueViolation } from '../store/transaction.js';
 import { askChannel, buildChecks } from './application-checks.js';
 import { cancelBySystem } from './customer-actions.js';
-import { type RefundReason, addRefundEvent } from './refund.repo.js';
+import { addRefundEvent, type RefundReason } from './refund.repo.js';
 
 /** Reasons about channel money that never became balance: the system can verify and return them itself. */
 export const COLLECTION_REASONS: readonly RefundReason[] = ['not_credited', 'duplicate_charge', 'charged_but_failed'];

@@ -3,7 +3,7 @@ import type { ChannelRouter } from '../channels/router.js';
 import type { Context } from '../context.js';
 import { emitEvent } from '../events/emit-event.js';
 import { enqueueJob } from '../jobs/job-queue.js';
-import { RetryLater, type Worker, backoffMs } from '../jobs/worker.js';
+import { backoffMs, RetryLater, type Worker } from '../jobs/worker.js';
 import { accounts } from '../ledger/accounts.js';
 import { postTransaction, transfer } from '../ledger/post-transaction.js';
 import { inTransaction } from '../store/transaction.js';

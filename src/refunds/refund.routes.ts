@@ -4,10 +4,10 @@ import type { Context } from '../context.js';
 import { AppError, type Language } from '../domain/errors.js';
 import type { App } from '../http/app.js';
 import { decodeCursor, pageOf } from '../http/cursor.js';
-import { Amount, Currency, Enum, IdempotencyHeader, ListQuery, Nullable, Strict, Timestamp, problems } from '../http/schemas.js';
+import { Amount, Currency, Enum, IdempotencyHeader, ListQuery, Nullable, problems, Strict, Timestamp } from '../http/schemas.js';
+import type { RefundsTable } from '../store/schema.js';
 import { applyForRefund } from './apply-for-refund.js';
 import { cancelRefund, replyToRefund } from './customer-actions.js';
-import type { RefundsTable } from '../store/schema.js';
 import { refundTimeline, toRefundView } from './refund.repo.js';
 
 const RefundStatus = Enum([

@@ -4,12 +4,12 @@ import { AppError } from '../domain/errors.js';
 import { CONTRACT_EVENTS } from '../events/emit-event.js';
 import type { App } from '../http/app.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
-import { Enum, ListQuery, Nullable, Page, Strict, Timestamp, problems } from '../http/schemas.js';
+import { Enum, ListQuery, Nullable, Page, problems, Strict, Timestamp } from '../http/schemas.js';
 import type { Actor } from '../identity/roles.js';
 import { createEndpoint } from './create-endpoint.js';
-import { attemptsOf, findOwnEndpoint, listDeliveries, listEndpoints, toDeliveryView, toEndpointView } from './endpoint.repo.js';
 import { deleteEndpoint } from './delete-endpoint.js';
 import { enableEndpoint } from './enable-endpoint.js';
+import { attemptsOf, findOwnEndpoint, listDeliveries, listEndpoints, toDeliveryView, toEndpointView } from './endpoint.repo.js';
 import { rotateSecret } from './rotate-secret.js';
 
 const EventName = Enum(CONTRACT_EVENTS);

@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem } from '../../test/support/expect-problem.js';
 import { eventually, recharge } from '../../test/support/recharge-helpers.js';
-import { type TestServer, startTestServer } from '../../test/support/test-server.js';
+import { startTestServer, type TestServer } from '../../test/support/test-server.js';
 import { WEBHOOK_RETRY_SCHEDULE_S } from './deliver-webhook.js';
 
 interface Hit {

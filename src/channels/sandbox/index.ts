@@ -3,9 +3,9 @@ import type { App } from '../../http/app.js';
 import type { Worker } from '../../jobs/worker.js';
 import type { PaymentChannel } from '../payment-channel.js';
 import { parseSandboxFaults } from './faults.js';
-import { NOTIFY_JOB, deliverNotification } from './notifications.js';
-import { LATE_COLLECT_JOB, SANDBOX_PROVIDERS, SETTLE_REFUND_JOB, SandboxChannel, lateCollect, settleRefund } from './sandbox-channel.js';
+import { deliverNotification, NOTIFY_JOB } from './notifications.js';
 import { sandboxStatementRoutes } from './sandbox.routes.js';
+import { LATE_COLLECT_JOB, lateCollect, SANDBOX_PROVIDERS, SandboxChannel, SETTLE_REFUND_JOB, settleRefund } from './sandbox-channel.js';
 
 export { parseSandboxFaults, type SandboxFaults } from './faults.js';
 export {
@@ -14,8 +14,8 @@ export {
   sandboxNotifySecret,
   signSandboxNotification,
 } from './notifications.js';
-export { SANDBOX_PROVIDERS, SandboxChannel, TRIGGERS, maskCardNumber } from './sandbox-channel.js';
-export { sandboxMigration, type SandboxTables } from './sandbox.migration.js';
+export { type SandboxTables, sandboxMigration } from './sandbox.migration.js';
+export { maskCardNumber, SANDBOX_PROVIDERS, SandboxChannel, TRIGGERS } from './sandbox-channel.js';
 
 /**
  * The four sandbox providers in the router's priority order: sandbox_unionpay_a,

@@ -17,7 +17,7 @@ import {
   type RefundStatus,
   type StatementLine,
 } from '../payment-channel.js';
-import { type RandomPayFault, type SandboxFaults, SeededRandom, drawPayFault } from './faults.js';
+import { drawPayFault, type RandomPayFault, type SandboxFaults, SeededRandom } from './faults.js';
 import { createNotification, verifySandboxNotification } from './notifications.js';
 import type { SandboxPaymentsTable, SandboxRefundsTable, SandboxTables } from './sandbox.migration.js';
 

@@ -24,11 +24,11 @@ import {
   type PayResult,
 } from '../payment-channel.js';
 import {
-  RESEND_SCHEDULE_MS,
-  type SandboxTables,
   createSandboxChannels,
   parseSandboxFaults,
+  RESEND_SCHEDULE_MS,
   registerSandboxJobs,
+  type SandboxTables,
   sandboxRoutes,
   signSandboxNotification,
 } from './index.js';
