@@ -25,7 +25,7 @@ export async function createSession(db: Executor, userId: string, now: Date): Pr
 }
 
 /**
- * Sessions looked up in the last few seconds, by token hash. Every authenticated request needs
+ * Sessions looked up in the last few seconds, by token. Every authenticated request needs
  * its actor and a session never changes after it is created, so a read per request is pure
  * overhead on hot routes (balance reads: a third of the server's database time). The short
  * life bounds how long a future revocation (sign-out, a disabled account) could lag in another
@@ -41,16 +41,17 @@ export function forgetSessions(): void {
 
 export async function findSessionActor(db: Executor, token: string, now: Date): Promise<Actor | null> {
   if (!token.startsWith('tps_') || token.length > 100) return null;
-  const tokenHash = hashToken(token);
   const nowIso = now.toISOString();
-  const cached = recentSessions.get(tokenHash);
+  // Keyed by the token itself (held only in this process's memory, like the request that
+  // carried it): a cached session costs no hashing.
+  const cached = recentSessions.get(token);
   if (cached && cached.until > performance.now() && cached.expiresAt > nowIso) return cached.actor;
-  const found = await lookUpSession(db, tokenHash, nowIso);
+  const found = await lookUpSession(db, hashToken(token), nowIso);
   if (found) {
     if (recentSessions.size >= SESSION_CACHE_SIZE) recentSessions.delete(recentSessions.keys().next().value as string);
-    recentSessions.set(tokenHash, { ...found, until: performance.now() + SESSION_CACHE_MS });
+    recentSessions.set(token, { ...found, until: performance.now() + SESSION_CACHE_MS });
   } else {
-    recentSessions.delete(tokenHash);
+    recentSessions.delete(token);
   }
   return found?.actor ?? null;
 }
