@@ -447,7 +447,7 @@ function writeProfiles(): string[] {
       );
       const out = path.join(RESULTS, `profile-${section}.txt`);
       const traceFile = path.join(profileDir, `${section}.sql.json`);
-      const trace = fs.existsSync(traceFile) ? `\n${formatSqlTrace(JSON.parse(fs.readFileSync(traceFile, 'utf8')) as SqlTrace)}` : '';
+      const trace = fs.existsSync(traceFile) ? `\n${formatSqlTrace(JSON.parse(fs.readFileSync(traceFile, 'utf8')) as SqlTrace, 60)}` : '';
       fs.writeFileSync(out, text + trace);
       // The raw profile too (git ignores it): open it in Chrome DevTools or speedscope.
       fs.copyFileSync(path.join(profileDir, section, file), path.join(RESULTS, `profile-${section}.cpuprofile`));

@@ -1,5 +1,7 @@
 import { newId } from '../domain/ids.js';
 import type { Executor } from '../store/database.js';
+import { reusableQuery } from '../store/reusable-query.js';
+import type { JobsTable } from '../store/schema.js';
 
 export interface NewJob {
   type: string;
@@ -13,30 +15,54 @@ export interface NewJob {
   repeatSeconds?: number;
 }
 
+// The outbox insert runs several times per recharge: compiled once (see reusable-query.ts).
+const COLUMNS = [
+  'id',
+  'type',
+  'payload',
+  'status',
+  'run_at',
+  'attempts',
+  'max_attempts',
+  'last_error',
+  'locked_by',
+  'locked_until',
+  'dedupe_key',
+  'repeat_seconds',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof JobsTable)[];
+const insertJob = reusableQuery(COLUMNS.length, (db, value) =>
+  db
+    .insertInto('jobs')
+    .values(Object.fromEntries(COLUMNS.map((column, i) => [column, value(i)])) as Record<(typeof COLUMNS)[number], never>)
+    .onConflict((oc) => oc.column('dedupe_key').doNothing()),
+);
+
 /**
  * Enqueues inside the caller's transaction (the outbox): the job exists if and only if the
  * state change that caused it committed.
  */
 export async function enqueueJob(trx: Executor, job: NewJob, now: Date): Promise<void> {
   const at = now.toISOString();
-  await trx
-    .insertInto('jobs')
-    .values({
-      id: newId('job', now.getTime()),
-      type: job.type,
-      payload: JSON.stringify(job.payload),
-      status: 'pending',
-      run_at: (job.runAt ?? now).toISOString(),
-      attempts: 0,
-      max_attempts: job.maxAttempts ?? 10,
-      last_error: null,
-      locked_by: null,
-      locked_until: null,
-      dedupe_key: job.dedupeKey ?? null,
-      repeat_seconds: job.repeatSeconds ?? null,
-      created_at: at,
-      updated_at: at,
-    })
-    .onConflict((oc) => oc.column('dedupe_key').doNothing())
-    .execute();
+  const row: JobsTable = {
+    id: newId('job', now.getTime()),
+    type: job.type,
+    payload: JSON.stringify(job.payload),
+    status: 'pending',
+    run_at: (job.runAt ?? now).toISOString(),
+    attempts: 0,
+    max_attempts: job.maxAttempts ?? 10,
+    last_error: null,
+    locked_by: null,
+    locked_until: null,
+    dedupe_key: job.dedupeKey ?? null,
+    repeat_seconds: job.repeatSeconds ?? null,
+    created_at: at,
+    updated_at: at,
+  };
+  await insertJob(
+    trx,
+    COLUMNS.map((column) => row[column]),
+  );
 }

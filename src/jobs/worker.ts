@@ -6,6 +6,7 @@ import { newId } from '../domain/ids.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/database.js';
 import type { JobsTable } from '../store/schema.js';
+import { writeNow } from '../store/transaction.js';
 import { enqueueJob } from './job-queue.js';
 
 export interface JobContext {
@@ -183,18 +184,20 @@ export class Worker {
       .orderBy('run_at')
       .limit(batchSize);
     const candidates = this.store.dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
-    return db
-      .updateTable('jobs')
-      .set({
-        status: 'running',
-        locked_by: this.workerId,
-        locked_until: leaseUntil,
-        attempts: sql<number>`attempts + 1`,
-        updated_at: nowIso,
-      })
-      .where('id', 'in', candidates)
-      .returningAll()
-      .execute();
+    return writeNow(this.store, (db) =>
+      db
+        .updateTable('jobs')
+        .set({
+          status: 'running',
+          locked_by: this.workerId,
+          locked_until: leaseUntil,
+          attempts: sql<number>`attempts + 1`,
+          updated_at: nowIso,
+        })
+        .where('id', 'in', candidates)
+        .returningAll()
+        .execute(),
+    );
   }
 
   private async execute(job: JobsTable): Promise<void> {
@@ -242,12 +245,14 @@ export class Worker {
 
   /** Guarded by our lease: a worker whose lease was taken over must not overwrite the new owner. */
   private async finish(job: JobsTable, changes: Partial<JobsTable>): Promise<void> {
-    await this.store.db
-      .updateTable('jobs')
-      .set({ ...changes, locked_by: null, locked_until: null, updated_at: this.clock.now().toISOString() })
-      .where('id', '=', job.id)
-      .where('locked_by', '=', this.workerId)
-      .where('status', '=', 'running')
-      .execute();
+    await writeNow(this.store, (db) =>
+      db
+        .updateTable('jobs')
+        .set({ ...changes, locked_by: null, locked_until: null, updated_at: this.clock.now().toISOString() })
+        .where('id', '=', job.id)
+        .where('locked_by', '=', this.workerId)
+        .where('status', '=', 'running')
+        .execute(),
+    );
   }
 }

@@ -28,14 +28,17 @@ export interface CustomerBalance {
 }
 
 /** Both balances of a customer in one query. */
-const selectBalanceRows = reusableQuery(2, (db, balanceId, heldId) =>
-  db.selectFrom('ledger_accounts').select(['id', 'balance', 'updated_at']).where('id', 'in', [balanceId, heldId]),
+const selectBalanceRows = reusableQuery(2, (db, value) =>
+  db
+    .selectFrom('ledger_accounts')
+    .select(['id', 'balance', 'updated_at'])
+    .where('id', 'in', [value(0), value(1)]),
 );
 
 export async function readCustomerBalance(db: Executor, customerId: string): Promise<CustomerBalance | null> {
   const balanceId = accounts.customerBalance(customerId).id;
   const heldId = accounts.customerHeld(customerId).id;
-  const { rows } = await selectBalanceRows(db, balanceId, heldId);
+  const { rows } = await selectBalanceRows(db, [balanceId, heldId]);
   const available = rows.find((r) => r.id === balanceId);
   const held = rows.find((r) => r.id === heldId);
   if (!available || !held) return null;

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Context } from '../context.js';
 import { RetryLater } from '../jobs/worker.js';
 import type { NotificationsTable } from '../store/schema.js';
+import { writeNow } from '../store/transaction.js';
 import { isValidPhone } from './phone.js';
 import { templateParams } from './templates.js';
 import { DeliveryFault, type MessageTransport, type SendResult } from './transport.js';
@@ -20,14 +21,16 @@ export interface Transports {
 }
 
 async function finish(ctx: Context, claimed: NotificationsTable, changes: Partial<NotificationsTable>): Promise<void> {
-  await ctx.store.db
-    .updateTable('notifications')
-    .set({ ...changes, sending_since: null, updated_at: ctx.clock.now().toISOString() })
-    .where('id', '=', claimed.id)
-    .where('status', '=', 'sending')
-    // Only the claim we hold: a worker whose claim went stale must not overwrite the next one's.
-    .where('sending_since', '=', claimed.sending_since ?? '')
-    .execute();
+  await writeNow(ctx.store, (db) =>
+    db
+      .updateTable('notifications')
+      .set({ ...changes, sending_since: null, updated_at: ctx.clock.now().toISOString() })
+      .where('id', '=', claimed.id)
+      .where('status', '=', 'sending')
+      // Only the claim we hold: a worker whose claim went stale must not overwrite the next one's.
+      .where('sending_since', '=', claimed.sending_since ?? '')
+      .execute(),
+  );
 }
 
 /**
@@ -50,23 +53,25 @@ export async function sendMessage(ctx: Context, transports: Transports, messageI
   // A claim is about a process being alive, so it is judged in real time: moving the sandbox
   // clock ahead must not make a send in progress look abandoned.
   const realNow = Date.now();
-  const claimed = await db
-    .updateTable('notifications')
-    .set({
-      status: 'sending',
-      sending_since: new Date(realNow).toISOString(),
-      attempts: sql<number>`attempts + 1`,
-      updated_at: now.toISOString(),
-    })
-    .where('id', '=', messageId)
-    .where((eb) =>
-      eb.or([
-        eb('status', '=', 'pending'),
-        eb.and([eb('status', '=', 'sending'), eb('sending_since', '<', new Date(realNow - CLAIM_STALE_MS).toISOString())]),
-      ]),
-    )
-    .returningAll()
-    .executeTakeFirst();
+  const claimed = await writeNow(ctx.store, (db) =>
+    db
+      .updateTable('notifications')
+      .set({
+        status: 'sending',
+        sending_since: new Date(realNow).toISOString(),
+        attempts: sql<number>`attempts + 1`,
+        updated_at: now.toISOString(),
+      })
+      .where('id', '=', messageId)
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'pending'),
+          eb.and([eb('status', '=', 'sending'), eb('sending_since', '<', new Date(realNow - CLAIM_STALE_MS).toISOString())]),
+        ]),
+      )
+      .returningAll()
+      .executeTakeFirst(),
+  );
   if (!claimed) {
     const current = await db.selectFrom('notifications').select('status').where('id', '=', messageId).executeTakeFirst();
     // Someone else is sending it right now: look again later, in case they die.

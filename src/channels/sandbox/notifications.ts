@@ -3,6 +3,7 @@ import type { Context } from '../../context.js';
 import { enqueueJob } from '../../jobs/job-queue.js';
 import { RetryLater } from '../../jobs/worker.js';
 import type { Trx } from '../../store/database.js';
+import { writeNow } from '../../store/transaction.js';
 import type { ChannelNotification } from '../payment-channel.js';
 import type { SandboxTables } from './sandbox.migration.js';
 
@@ -153,21 +154,27 @@ export async function deliverNotification(ctx: Context, notifyId: string): Promi
   const attempts = row.attempts + 1;
   const nowIso = ctx.clock.now().toISOString();
   if (acknowledged) {
-    await db
-      .updateTable('sandbox_notifications')
-      .set({ status: 'delivered', attempts, last_error: null, delivered_at: nowIso, updated_at: nowIso })
-      .where('notify_id', '=', notifyId)
-      .where('status', '=', 'pending')
-      .execute();
+    await writeNow(ctx.store, (db) =>
+      db
+        .withTables<SandboxTables>()
+        .updateTable('sandbox_notifications')
+        .set({ status: 'delivered', attempts, last_error: null, delivered_at: nowIso, updated_at: nowIso })
+        .where('notify_id', '=', notifyId)
+        .where('status', '=', 'pending')
+        .execute(),
+    );
     return;
   }
   const delay = RESEND_SCHEDULE_MS[attempts - 1];
-  await db
-    .updateTable('sandbox_notifications')
-    .set({ status: delay === undefined ? 'abandoned' : 'pending', attempts, last_error: failure.slice(0, 500), updated_at: nowIso })
-    .where('notify_id', '=', notifyId)
-    .where('status', '=', 'pending')
-    .execute();
+  await writeNow(ctx.store, (db) =>
+    db
+      .withTables<SandboxTables>()
+      .updateTable('sandbox_notifications')
+      .set({ status: delay === undefined ? 'abandoned' : 'pending', attempts, last_error: failure.slice(0, 500), updated_at: nowIso })
+      .where('notify_id', '=', notifyId)
+      .where('status', '=', 'pending')
+      .execute(),
+  );
   if (delay === undefined) {
     ctx.log.warn({ provider: row.provider, notifyId, event: row.event, attempts }, 'sandbox notification abandoned after resends');
     return;
