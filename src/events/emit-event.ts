@@ -1,6 +1,7 @@
 import { newId } from '../domain/ids.js';
 import { enqueueJob } from '../jobs/job-queue.js';
 import type { Executor } from '../store/database.js';
+import { reusableInsert } from '../store/reusable-query.js';
 
 /** The events the contract names; each is told to the customer (and to their webhooks). */
 export const CONTRACT_EVENTS = [
@@ -39,19 +40,21 @@ interface NewEvent {
   id?: string;
 }
 
+const insertEvents = reusableInsert('events', ['id', 'customer_id', 'type', 'subject_id', 'data', 'created_at'], {
+  onConflictDoNothing: ['id'],
+});
+
 async function write(trx: Executor, id: string, event: NewEvent): Promise<void> {
-  await trx
-    .insertInto('events')
-    .values({
+  await insertEvents(trx, [
+    {
       id,
       customer_id: event.customerId,
       type: event.type,
       subject_id: event.subjectId,
       data: JSON.stringify(event.data),
       created_at: event.at.toISOString(),
-    })
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
+    },
+  ]);
   // The dispatch job commits with the event (the outbox): an event is told exactly when the
   // state change that caused it committed. The dedupe key makes a repeated emit a no-op.
   await enqueueJob(trx, { type: DISPATCH_JOB, payload: { eventId: id }, dedupeKey: `event:${id}`, maxAttempts: 20 }, event.at);

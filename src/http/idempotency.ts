@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import type { Trx } from '../store/database.js';
+import { reusableInsert } from '../store/reusable-query.js';
 import { inTransaction } from '../store/transaction.js';
 
 /**
@@ -34,6 +35,13 @@ function canonical(value: unknown): string {
   }
   return JSON.stringify(value) ?? 'null';
 }
+
+// Every (I) request inserts one: compiled once (see reusable-query.ts).
+const insertKeys = reusableInsert(
+  'idempotency_keys',
+  ['scope', 'key', 'fingerprint', 'state', 'response_status', 'response_body', 'locked_until', 'created_at', 'expires_at'],
+  { onConflictDoNothing: ['scope', 'key'] },
+);
 
 /** True when a body carries card data (a card number or a verification code) anywhere. */
 function carriesCardData(value: unknown, depth = 0): boolean {
@@ -112,14 +120,8 @@ export async function claimIdempotencyKey(
   }
   // Writes go through inTransaction so that on SQLite they share commits with the
   // request's own transaction (group commit) instead of paying an fsync each.
-  const inserted = await inTransaction(ctx.store, (trx) =>
-    trx
-      .insertInto('idempotency_keys')
-      .values({ scope, key, ...fresh })
-      .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
-      .executeTakeFirst(),
-  );
-  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
+  const inserted = await inTransaction(ctx.store, (trx) => insertKeys(trx, [{ scope, key, ...fresh }]));
+  if (Number(inserted.numAffectedRows ?? 0) === 1) {
     request.idempotency = claim(false);
     return true;
   }
@@ -187,9 +189,8 @@ export async function claimIdempotencyKey(
  * `IDEMPOTENCY_KEY_IN_USE`, and the use case's transaction rolls back.
  */
 export async function recordAnswer(trx: Trx, claim: IdempotencyClaim, status: number, body: string, now: Date): Promise<void> {
-  const inserted = await trx
-    .insertInto('idempotency_keys')
-    .values({
+  const inserted = await insertKeys(trx, [
+    {
       scope: claim.scope,
       key: claim.key,
       fingerprint: claim.fingerprint,
@@ -199,11 +200,10 @@ export async function recordAnswer(trx: Trx, claim: IdempotencyClaim, status: nu
       locked_until: now.toISOString(),
       created_at: now.toISOString(),
       expires_at: new Date(now.getTime() + RETENTION_MS).toISOString(),
-    })
-    .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
-    .executeTakeFirst();
+    },
+  ]);
   claim.settled = true;
-  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) {
+  if (Number(inserted.numAffectedRows ?? 0) !== 1) {
     throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'the first request with this key is still running');
   }
 }

@@ -1,6 +1,6 @@
 import { newId } from '../domain/ids.js';
 import type { Executor } from '../store/database.js';
-import { reusableQuery } from '../store/reusable-query.js';
+import { reusableInsert } from '../store/reusable-query.js';
 import type { JobsTable } from '../store/schema.js';
 
 export interface NewJob {
@@ -16,27 +16,26 @@ export interface NewJob {
 }
 
 // The outbox insert runs several times per recharge: compiled once (see reusable-query.ts).
-const COLUMNS = [
-  'id',
-  'type',
-  'payload',
-  'status',
-  'run_at',
-  'attempts',
-  'max_attempts',
-  'last_error',
-  'locked_by',
-  'locked_until',
-  'dedupe_key',
-  'repeat_seconds',
-  'created_at',
-  'updated_at',
-] as const satisfies readonly (keyof JobsTable)[];
-const insertJob = reusableQuery(COLUMNS.length, (db, value) =>
-  db
-    .insertInto('jobs')
-    .values(Object.fromEntries(COLUMNS.map((column, i) => [column, value(i)])) as Record<(typeof COLUMNS)[number], never>)
-    .onConflict((oc) => oc.column('dedupe_key').doNothing()),
+// The outbox insert runs several times per recharge: compiled once (see reusable-query.ts).
+const insertJobs = reusableInsert(
+  'jobs',
+  [
+    'id',
+    'type',
+    'payload',
+    'status',
+    'run_at',
+    'attempts',
+    'max_attempts',
+    'last_error',
+    'locked_by',
+    'locked_until',
+    'dedupe_key',
+    'repeat_seconds',
+    'created_at',
+    'updated_at',
+  ],
+  { onConflictDoNothing: ['dedupe_key'] },
 );
 
 /**
@@ -61,8 +60,5 @@ export async function enqueueJob(trx: Executor, job: NewJob, now: Date): Promise
     created_at: at,
     updated_at: at,
   };
-  await insertJob(
-    trx,
-    COLUMNS.map((column) => row[column]),
-  );
+  await insertJobs(trx, [row]);
 }

@@ -3,6 +3,7 @@ import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { enqueueJob } from '../jobs/job-queue.js';
 import type { Trx } from '../store/database.js';
+import { reusableInsert } from '../store/reusable-query.js';
 import { type AccountRef, naturalSign } from './accounts.js';
 
 export interface Leg {
@@ -40,6 +41,19 @@ export function transfer(from: AccountRef, to: AccountRef, amount: number): Leg[
     { account: to, amount: -amount },
   ];
 }
+
+// Every money movement writes these two: compiled once (see reusable-query.ts).
+const insertTransactions = reusableInsert('ledger_transactions', [
+  'id',
+  'kind',
+  'ref',
+  'actor',
+  'customer_id',
+  'memo',
+  'reverses',
+  'created_at',
+]);
+const insertPostings = reusableInsert('ledger_postings', ['transaction_id', 'account_id', 'amount', 'balance_after', 'created_at']);
 
 export class UnbalancedTransactionError extends Error {}
 
@@ -93,9 +107,8 @@ export async function postTransaction(trx: Trx, entry: JournalEntry): Promise<Po
       .execute();
   }
 
-  await trx
-    .insertInto('ledger_transactions')
-    .values({
+  await insertTransactions(trx, [
+    {
       id,
       kind: entry.kind,
       ref: entry.ref,
@@ -104,8 +117,8 @@ export async function postTransaction(trx: Trx, entry: JournalEntry): Promise<Po
       memo: entry.memo ?? null,
       reverses: entry.reverses ?? null,
       created_at: at,
-    })
-    .execute();
+    },
+  ]);
 
   const balancesAfter = new Map<string, number>();
   const guarded = legs.filter((l) => l.account.customerId !== null).sort((a, b) => (a.account.id < b.account.id ? -1 : 1));
@@ -147,18 +160,16 @@ export async function postTransaction(trx: Trx, entry: JournalEntry): Promise<Po
     }
   }
 
-  await trx
-    .insertInto('ledger_postings')
-    .values(
-      legs.map((l) => ({
-        transaction_id: id,
-        account_id: l.account.id,
-        amount: l.amount,
-        balance_after: balancesAfter.get(l.account.id) ?? null,
-        created_at: at,
-      })),
-    )
-    .execute();
+  await insertPostings(
+    trx,
+    legs.map((l) => ({
+      transaction_id: id,
+      account_id: l.account.id,
+      amount: l.amount,
+      balance_after: balancesAfter.get(l.account.id) ?? null,
+      created_at: at,
+    })),
+  );
 
   return { id, balancesAfter };
 }

@@ -1,5 +1,6 @@
 import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
 import type { Executor } from './database.js';
+import type { Database } from './schema.js';
 
 /** Stands for the i-th value of a reusable query (typed `never`, so it fits any column). */
 export type Slot = (index: number) => never;
@@ -35,5 +36,43 @@ export function reusableQuery<Row>(
     }
     const { query, slots } = entry;
     return db.executeQuery<Row>({ ...query, parameters: slots.map((slot) => values[slot]) });
+  };
+}
+
+/**
+ * `insert into <table> (<columns>) values …[on conflict (<conflict>) do nothing]` for whole rows,
+ * compiled once per row count: the hot inserts of the ledger, the outbox and the orders.
+ * Every listed column must be present in each row (undefined is refused, null is a value).
+ */
+export function reusableInsert<Table extends keyof Database & string, Column extends keyof Database[Table] & string>(
+  table: Table,
+  columns: readonly Column[],
+  options: { onConflictDoNothing?: readonly Column[] } = {},
+): (db: Executor, rows: readonly Pick<Database[Table], Column>[]) => Promise<QueryResult<unknown>> {
+  const byCount = new Map<number, ReturnType<typeof reusableQuery<unknown>>>();
+  return async (db, rows) => {
+    let run = byCount.get(rows.length);
+    if (!run) {
+      const count = rows.length;
+      run = reusableQuery<unknown>(count * columns.length, (executor, value) => {
+        const values = Array.from({ length: count }, (_, r) =>
+          Object.fromEntries(columns.map((column, c) => [column, value(r * columns.length + c)])),
+        );
+        // Kysely's typed builders cannot follow a table chosen at run time; the shape is checked by the signature above.
+        const insert = (executor as Executor).insertInto(table as never).values(values as never);
+        const conflict = options.onConflictDoNothing;
+        return conflict ? insert.onConflict((oc) => oc.columns(conflict as never).doNothing()) : insert;
+      });
+      byCount.set(count, run);
+    }
+    const values: unknown[] = [];
+    for (const row of rows) {
+      for (const column of columns) {
+        const value = row[column];
+        if (value === undefined) throw new Error(`reusableInsert into ${table}: column ${column} is undefined`);
+        values.push(value);
+      }
+    }
+    return run(db, values);
   };
 }
