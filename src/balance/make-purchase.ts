@@ -4,6 +4,7 @@ import { newId } from '../domain/ids.js';
 import { accounts } from '../ledger/accounts.js';
 import { postTransaction, transfer } from '../ledger/post-transaction.js';
 import type { Executor, Trx } from '../store/database.js';
+import { reusableInsert } from '../store/reusable-query.js';
 import type { PurchasesTable } from '../store/schema.js';
 import { inTransaction, isUniqueViolation } from '../store/transaction.js';
 
@@ -16,6 +17,8 @@ export interface PurchaseView {
   transaction_id: string;
   created_at: string;
 }
+
+const insertPurchases = reusableInsert('purchases');
 
 async function findPurchase(db: Executor, customerId: string, requestKey: string): Promise<PurchaseView | null> {
   const row = await db
@@ -79,7 +82,7 @@ export async function makePurchase(
         created_at: now.toISOString(),
       };
       // The purchase row first: a concurrent duplicate waits on its unique key, not on the balance row.
-      await trx.insertInto('purchases').values(row).execute();
+      await insertPurchases(trx, [row]);
       const posted = await postTransaction(trx, {
         id: row.transaction_id,
         kind: 'purchase',

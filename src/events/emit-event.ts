@@ -40,7 +40,7 @@ interface NewEvent {
   id?: string;
 }
 
-const insertEvents = reusableInsert('events', ['id', 'customer_id', 'type', 'subject_id', 'data', 'created_at'], {
+const insertEvents = reusableInsert('events', {
   onConflictDoNothing: ['id'],
 });
 

@@ -37,11 +37,7 @@ function canonical(value: unknown): string {
 }
 
 // Every (I) request inserts one: compiled once (see reusable-query.ts).
-const insertKeys = reusableInsert(
-  'idempotency_keys',
-  ['scope', 'key', 'fingerprint', 'state', 'response_status', 'response_body', 'locked_until', 'created_at', 'expires_at'],
-  { onConflictDoNothing: ['scope', 'key'] },
-);
+const insertKeys = reusableInsert('idempotency_keys', { onConflictDoNothing: ['scope', 'key'] });
 
 /** True when a body carries card data (a card number or a verification code) anywhere. */
 function carriesCardData(value: unknown, depth = 0): boolean {

@@ -17,26 +17,7 @@ export interface NewJob {
 
 // The outbox insert runs several times per recharge: compiled once (see reusable-query.ts).
 // The outbox insert runs several times per recharge: compiled once (see reusable-query.ts).
-const insertJobs = reusableInsert(
-  'jobs',
-  [
-    'id',
-    'type',
-    'payload',
-    'status',
-    'run_at',
-    'attempts',
-    'max_attempts',
-    'last_error',
-    'locked_by',
-    'locked_until',
-    'dedupe_key',
-    'repeat_seconds',
-    'created_at',
-    'updated_at',
-  ],
-  { onConflictDoNothing: ['dedupe_key'] },
-);
+const insertJobs = reusableInsert('jobs', { onConflictDoNothing: ['dedupe_key'] });
 
 /**
  * Enqueues inside the caller's transaction (the outbox): the job exists if and only if the

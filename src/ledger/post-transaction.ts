@@ -43,17 +43,8 @@ export function transfer(from: AccountRef, to: AccountRef, amount: number): Leg[
 }
 
 // Every money movement writes these two: compiled once (see reusable-query.ts).
-const insertTransactions = reusableInsert('ledger_transactions', [
-  'id',
-  'kind',
-  'ref',
-  'actor',
-  'customer_id',
-  'memo',
-  'reverses',
-  'created_at',
-]);
-const insertPostings = reusableInsert('ledger_postings', ['transaction_id', 'account_id', 'amount', 'balance_after', 'created_at']);
+const insertTransactions = reusableInsert('ledger_transactions');
+const insertPostings = reusableInsert('ledger_postings');
 
 export class UnbalancedTransactionError extends Error {}
 

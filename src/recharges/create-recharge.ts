@@ -6,6 +6,7 @@ import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { enqueueJob } from '../jobs/job-queue.js';
 import type { Executor, Trx } from '../store/database.js';
+import { reusableInsert } from '../store/reusable-query.js';
 import type { RechargesTable } from '../store/schema.js';
 import { inTransaction, isUniqueViolation } from '../store/transaction.js';
 import { failAttempt, failAttemptIn } from './fail-recharge.js';
@@ -57,11 +58,14 @@ async function reserveDailyAmount(ctx: Context, trx: Trx, customerId: string, da
   }
 }
 
+// Every order writes these: compiled once (see reusable-query.ts).
+const insertRecharges = reusableInsert('recharges');
+const insertAttempts = reusableInsert('recharge_attempts');
+
 async function openAttempt(trx: Executor, recharge: RechargesTable, provider: string, now: Date): Promise<string> {
   const attemptId = newId('att', now.getTime());
-  await trx
-    .insertInto('recharge_attempts')
-    .values({
+  await insertAttempts(trx, [
+    {
       id: attemptId,
       recharge_id: recharge.id,
       customer_id: recharge.customer_id,
@@ -74,8 +78,8 @@ async function openAttempt(trx: Executor, recharge: RechargesTable, provider: st
       created_at: now.toISOString(),
       updated_at: now.toISOString(),
       resolved_at: null,
-    })
-    .execute();
+    },
+  ]);
   // Scheduled before the channel is called: if this process dies mid-call, the resolver still
   // finds out what the channel did.
   await enqueueJob(
@@ -188,7 +192,7 @@ export async function createRecharge(ctx: Context, router: ChannelRouter, input:
   try {
     firstAttempt = await inTransaction(ctx.store, async (trx) => {
       await reserveDailyAmount(ctx, trx, input.customerId, day, input.amount);
-      await trx.insertInto('recharges').values(recharge).execute();
+      await insertRecharges(trx, [recharge]);
       const first = providers[0];
       if (first) return openAttempt(trx, recharge, first.provider, now);
       // Every provider's circuit is open: nothing answered, nothing was collected. The order

@@ -5,6 +5,7 @@ import { postTransaction, transfer } from '../ledger/post-transaction.js';
 import { adoptOpenApplication } from '../refunds/adopt-application.js';
 import { createAutomaticRefund } from '../refunds/create-automatic-refund.js';
 import type { Trx } from '../store/database.js';
+import { reusableInsert } from '../store/reusable-query.js';
 import { inTransaction } from '../store/transaction.js';
 
 export interface Collection {
@@ -26,6 +27,9 @@ export type CollectionOutcome = 'credited' | 'refund' | 'duplicate_notice' | 'un
  * - the order already succeeded (a second collection) → automatic refund, `duplicate_charge`;
  * - the order failed or closed (a late payment) → automatic refund, `charged_but_failed`.
  */
+// One per collection: compiled once (see reusable-query.ts).
+const insertChannelTransactions = reusableInsert('channel_transactions', { onConflictDoNothing: ['provider', 'channel_txn_id'] });
+
 export async function recordCollection(ctx: Context, collection: Collection): Promise<CollectionOutcome> {
   const now = ctx.clock.now();
   const result = await inTransaction(ctx.store, (trx) => recordCollectionIn(ctx, trx, collection, now));
@@ -47,9 +51,8 @@ async function recordCollectionIn(
     ctx.log.error({ provider: c.provider, attemptId: c.attemptId, channelTxnId: c.channelTxnId }, 'collection for an unknown attempt');
     return { outcome: 'unknown_attempt', method: '' };
   }
-  const claimed = await trx
-    .insertInto('channel_transactions')
-    .values({
+  const claimed = await insertChannelTransactions(trx, [
+    {
       provider: c.provider,
       channel_txn_id: c.channelTxnId,
       attempt_id: attempt.id,
@@ -60,10 +63,9 @@ async function recordCollectionIn(
       refund_id: null,
       paid_at: c.paidAt.toISOString(),
       created_at: now.toISOString(),
-    })
-    .onConflict((oc) => oc.columns(['provider', 'channel_txn_id']).doNothing())
-    .executeTakeFirst();
-  if (Number(claimed.numInsertedOrUpdatedRows ?? 0) !== 1) return { outcome: 'duplicate_notice', method: '' };
+    },
+  ]);
+  if (Number(claimed.numAffectedRows ?? 0) !== 1) return { outcome: 'duplicate_notice', method: '' };
 
   const nowIso = now.toISOString();
   const recharge = await trx.selectFrom('recharges').selectAll().where('id', '=', attempt.recharge_id).executeTakeFirstOrThrow();

@@ -11,7 +11,7 @@ describe('reusable queries (compiled once, run with each call values)', () => {
     await ts?.close();
   });
 
-  const insertEvents = reusableInsert('events', ['id', 'customer_id', 'type', 'subject_id', 'data', 'created_at'], {
+  const insertEvents = reusableInsert('events', {
     onConflictDoNothing: ['id'],
   });
   const event = (id: string, data: string) => ({

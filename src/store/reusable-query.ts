@@ -1,4 +1,4 @@
-import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
+import type { Compilable, CompiledQuery, Insertable, QueryResult } from 'kysely';
 import type { Executor } from './database.js';
 import type { Database } from './schema.js';
 
@@ -40,35 +40,38 @@ export function reusableQuery<Row>(
 }
 
 /**
- * `insert into <table> (<columns>) values …[on conflict (<conflict>) do nothing]` for whole rows,
- * compiled once per row count: the hot inserts of the ledger, the outbox and the orders.
- * Every listed column must be present in each row (undefined is refused, null is a value).
+ * `insert into <table> (…) values …[on conflict (…) do nothing]`, compiled once per column set
+ * and row count: the hot inserts of the ledger, the outbox and the orders. The columns are the
+ * first row's keys; every row must have the same ones (undefined is refused, null is a value).
  */
-export function reusableInsert<Table extends keyof Database & string, Column extends keyof Database[Table] & string>(
+export function reusableInsert<Table extends keyof Database & string>(
   table: Table,
-  columns: readonly Column[],
-  options: { onConflictDoNothing?: readonly Column[] } = {},
-): (db: Executor, rows: readonly Pick<Database[Table], Column>[]) => Promise<QueryResult<unknown>> {
-  const byCount = new Map<number, ReturnType<typeof reusableQuery<unknown>>>();
+  options: { onConflictDoNothing?: readonly (keyof Database[Table] & string)[] } = {},
+): (db: Executor, rows: readonly Insertable<Database[Table]>[]) => Promise<QueryResult<unknown>> {
+  const shapes = new Map<string, ReturnType<typeof reusableQuery<unknown>>>();
   return async (db, rows) => {
-    let run = byCount.get(rows.length);
+    const columns = Object.keys(rows[0] ?? {});
+    const shape = `${rows.length}:${columns.join(',')}`;
+    let run = shapes.get(shape);
     if (!run) {
       const count = rows.length;
       run = reusableQuery<unknown>(count * columns.length, (executor, value) => {
         const values = Array.from({ length: count }, (_, r) =>
           Object.fromEntries(columns.map((column, c) => [column, value(r * columns.length + c)])),
         );
-        // Kysely's typed builders cannot follow a table chosen at run time; the shape is checked by the signature above.
-        const insert = (executor as Executor).insertInto(table as never).values(values as never);
+        // Kysely's typed builders cannot follow a table chosen at run time; the signature above checks the rows.
+        const insert = executor.insertInto(table as never).values(values as never);
         const conflict = options.onConflictDoNothing;
         return conflict ? insert.onConflict((oc) => oc.columns(conflict as never).doNothing()) : insert;
       });
-      byCount.set(count, run);
+      shapes.set(shape, run);
     }
     const values: unknown[] = [];
     for (const row of rows) {
+      const record = row as Record<string, unknown>;
+      if (Object.keys(record).length !== columns.length) throw new Error(`reusableInsert into ${table}: rows differ in their columns`);
       for (const column of columns) {
-        const value = row[column];
+        const value = record[column];
         if (value === undefined) throw new Error(`reusableInsert into ${table}: column ${column} is undefined`);
         values.push(value);
       }
