@@ -167,37 +167,51 @@ export class Worker {
     while (this.passes.size > 0) await Promise.allSettled([...this.passes]);
   }
 
+  /**
+   * Jobs whose worker died (lease run out) first, then due jobs oldest first. Two statements,
+   * not one with an OR: each walks the `(status, run_at)` index in order and stops at the batch
+   * size, where the OR made SQLite read and sort every due job (a backlog made each claim slower).
+   */
   private async claim(batchSize: number): Promise<JobsTable[]> {
     const now = this.clock.now();
     const nowIso = now.toISOString();
     const leaseUntil = new Date(now.getTime() + (this.options.leaseMs ?? 5 * 60_000)).toISOString();
-    const db = this.store.db;
-    const due = db
-      .selectFrom('jobs')
-      .select('id')
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('status', '=', 'pending'), eb('run_at', '<=', nowIso)]),
-          eb.and([eb('status', '=', 'running'), eb('locked_until', '<', nowIso)]),
-        ]),
-      )
-      .orderBy('run_at')
-      .limit(batchSize);
-    const candidates = this.store.dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
-    return writeNow(this.store, (db) =>
-      db
+    const abandoned = await this.claimWhere('running', 'locked_until', nowIso, batchSize, leaseUntil, nowIso);
+    if (abandoned.length >= batchSize) return abandoned;
+    const due = await this.claimWhere('pending', 'run_at', nowIso, batchSize - abandoned.length, leaseUntil, nowIso);
+    return [...abandoned, ...due];
+  }
+
+  private claimWhere(
+    status: 'pending' | 'running',
+    before: 'run_at' | 'locked_until',
+    nowIso: string,
+    limit: number,
+    leaseUntil: string,
+    updatedAt: string,
+  ): Promise<JobsTable[]> {
+    return writeNow(this.store, (db) => {
+      const due = db
+        .selectFrom('jobs')
+        .select('id')
+        .where('status', '=', status)
+        .where(before, status === 'pending' ? '<=' : '<', nowIso)
+        .orderBy('run_at')
+        .limit(limit);
+      const candidates = this.store.dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
+      return db
         .updateTable('jobs')
         .set({
           status: 'running',
           locked_by: this.workerId,
           locked_until: leaseUntil,
           attempts: sql<number>`attempts + 1`,
-          updated_at: nowIso,
+          updated_at: updatedAt,
         })
         .where('id', 'in', candidates)
         .returningAll()
-        .execute(),
-    );
+        .execute();
+    });
   }
 
   private async execute(job: JobsTable): Promise<void> {

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import type { Store, Trx } from './database.js';
 
 interface Pending {
@@ -7,6 +7,11 @@ interface Pending {
   reject: (error: unknown) => void;
   tries: number;
 }
+
+// Built once: every operation of every batch runs these.
+const SAVEPOINT = CompiledQuery.raw('savepoint group_op');
+const RELEASE = CompiledQuery.raw('release savepoint group_op');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint group_op');
 
 const RETRYABLE = new Set(['SQLITE_BUSY', '40001', '40P01']);
 
@@ -71,14 +76,14 @@ export class GroupCommitter {
     try {
       await this.store.db.transaction().execute(async (trx) => {
         for (const item of batch) {
-          await sql`savepoint group_op`.execute(trx);
+          await trx.executeQuery(SAVEPOINT);
           try {
             const value = await item.work(trx);
-            await sql`release savepoint group_op`.execute(trx);
+            await trx.executeQuery(RELEASE);
             outcomes.push({ ok: true, value });
           } catch (error) {
-            await sql`rollback to savepoint group_op`.execute(trx);
-            await sql`release savepoint group_op`.execute(trx);
+            await trx.executeQuery(ROLLBACK_TO);
+            await trx.executeQuery(RELEASE);
             outcomes.push({ ok: false, error });
           }
         }
