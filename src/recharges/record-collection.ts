@@ -116,7 +116,8 @@ async function recordCollectionIn(
       data: { recharge_id: recharge.id, amount: c.amount, method: recharge.method, provider: c.provider },
       at: now,
     });
-    await releaseAutoRechargeMarker(trx, recharge.customer_id, recharge.id);
+    // Only an automatic recharge holds the customer's auto-recharge marker.
+    if (recharge.is_auto) await releaseAutoRechargeMarker(trx, recharge.customer_id, recharge.id);
     return { outcome: 'credited', method: recharge.method };
   }
 
