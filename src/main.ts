@@ -17,6 +17,8 @@ import { webConsoleRoutes } from './http/web-console.js';
 import { ensureBootstrapAdmin } from './identity/create-staff.js';
 import { identityRoutes } from './identity/identity.routes.js';
 import { Worker } from './jobs/worker.js';
+import { accounts } from './ledger/accounts.js';
+import { openPlatformAccounts } from './ledger/post-transaction.js';
 import { createMailTransport } from './notifications/email.js';
 import { registerNotificationJobs } from './notifications/notification.jobs.js';
 import { notificationRoutes } from './notifications/notification.routes.js';
@@ -89,6 +91,18 @@ export async function startService(config: Config, options: RunOptions): Promise
   // Payment channels: the sandbox providers (on by default); real providers join this list.
   const channels: PaymentChannel[] = config.sandbox ? createSandboxChannels(ctx) : [];
   const router = new ChannelRouter(ctx, channels);
+  await openPlatformAccounts(
+    store.db,
+    [
+      accounts.apiRevenue(),
+      accounts.adjustments(),
+      accounts.compensation(),
+      accounts.suspense(),
+      accounts.refundsInFlight(),
+      ...channels.map((c) => accounts.channelClearing(c.provider)),
+    ],
+    clock.now(),
+  );
   if (config.sandbox) registerSandboxJobs(ctx, worker);
   registerResolverJobs(ctx, worker, router);
   registerRefundJobs(ctx, worker, router);

@@ -18,7 +18,7 @@ export interface PurchaseView {
   created_at: string;
 }
 
-const insertPurchases = reusableInsert('purchases');
+const insertPurchases = reusableInsert('purchases', { onConflictDoNothing: ['customer_id', 'request_key'] });
 
 async function findPurchase(db: Executor, customerId: string, requestKey: string): Promise<PurchaseView | null> {
   const row = await db
@@ -65,13 +65,6 @@ export async function makePurchase(
   const now = ctx.clock.now();
   try {
     const view = await inTransaction(ctx.store, async (trx) => {
-      if (input.requestKey) {
-        const existing = await findPurchase(trx, input.customerId, input.requestKey);
-        if (existing) {
-          await input.recordAnswer?.(trx, existing);
-          return existing;
-        }
-      }
       const row = {
         id: newId('pur', now.getTime()),
         customer_id: input.customerId,
@@ -81,8 +74,17 @@ export async function makePurchase(
         transaction_id: newId('txn', now.getTime()),
         created_at: now.toISOString(),
       };
-      // The purchase row first: a concurrent duplicate waits on its unique key, not on the balance row.
-      await insertPurchases(trx, [row]);
+      // The purchase row first: a concurrent duplicate waits on its unique key, not on the
+      // balance row. Claiming the key with the insert itself saves a lookup on every purchase.
+      const inserted = await insertPurchases(trx, [row]);
+      if (Number(inserted.numAffectedRows ?? 0) !== 1 && input.requestKey) {
+        // This key already bought something (a twin committed first, or the stored answer
+        // outlived its retention): that purchase is the answer, nothing is debited again.
+        const existing = await findPurchase(trx, input.customerId, input.requestKey);
+        if (!existing) throw new Error(`purchase key ${input.requestKey} conflicted but holds no purchase`);
+        await input.recordAnswer?.(trx, existing);
+        return existing;
+      }
       const posted = await postTransaction(trx, {
         id: row.transaction_id,
         kind: 'purchase',

@@ -79,4 +79,20 @@ describe('POST /v1/purchases', () => {
     const purchases = await db.selectFrom('purchases').select('id').where('request_key', '=', 'one-commit').execute();
     expect(purchases.map((p) => p.id)).toEqual([res.body.id]);
   });
+
+  it('answers with the first purchase, debiting nothing, when the key comes back after its stored answer was purged', async () => {
+    const customer = await server.customer();
+    await server.fund(customer.id, 1000);
+    const first = await server.http.post('/v1/purchases', { amount: 40, description: 'x' }, { token: customer.token, key: 'old-key' });
+    expect(first.status).toBe(201);
+    const db = server.service.ctx.store.db;
+    await db.deleteFrom('idempotency_keys').where('key', '=', 'old-key').execute();
+    const again = await server.http.post('/v1/purchases', { amount: 40, description: 'x' }, { token: customer.token, key: 'old-key' });
+    expect(again.status).toBe(201);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.body.balance_after).toBe(960);
+    const balance = await server.http.get('/v1/balance', { token: customer.token });
+    expect(balance.body.available).toBe(960);
+    await server.verify();
+  });
 });

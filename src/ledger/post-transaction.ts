@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { enqueueJob } from '../jobs/job-queue.js';
-import type { Trx } from '../store/database.js';
+import type { Db, Trx } from '../store/database.js';
 import { reusableInsert } from '../store/reusable-query.js';
 import { type AccountRef, naturalSign } from './accounts.js';
 
@@ -46,6 +46,30 @@ export function transfer(from: AccountRef, to: AccountRef, amount: number): Leg[
 const insertTransactions = reusableInsert('ledger_transactions');
 const insertPostings = reusableInsert('ledger_postings');
 
+/**
+ * Platform accounts known to exist in a database (keyed by its Kysely adapter, which its
+ * transactions share), so a posting does not re-insert them each time: on PostgreSQL that
+ * insert is a round trip on every purchase. Filled only by `openPlatformAccounts`, after its
+ * own commit — never from inside a transaction that might still roll back.
+ */
+const openedAccounts = new WeakMap<object, Set<string>>();
+
+/** Opens the platform's own accounts (idempotent) at start; postings then skip re-opening them. */
+export async function openPlatformAccounts(db: Db, refs: readonly AccountRef[], at: Date): Promise<void> {
+  const derived = refs.filter((r) => r.customerId === null);
+  if (derived.length === 0) return;
+  const iso = at.toISOString();
+  await db
+    .insertInto('ledger_accounts')
+    .values(derived.map((r) => ({ id: r.id, kind: r.kind, customer_id: null, balance: 0, created_at: iso, updated_at: iso })))
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  const adapter = db.getExecutor().adapter;
+  const known = openedAccounts.get(adapter) ?? new Set<string>();
+  for (const r of derived) known.add(r.id);
+  openedAccounts.set(adapter, known);
+}
+
 export class UnbalancedTransactionError extends Error {}
 
 /**
@@ -80,7 +104,8 @@ export async function postTransaction(trx: Trx, entry: JournalEntry): Promise<Po
   const at = entry.at.toISOString();
   const id = entry.id ?? newId('txn', entry.at.getTime());
 
-  const derived = legs.filter((l) => l.account.customerId === null);
+  const opened = openedAccounts.get(trx.getExecutor().adapter);
+  const derived = legs.filter((l) => l.account.customerId === null && !opened?.has(l.account.id));
   if (derived.length > 0) {
     await trx
       .insertInto('ledger_accounts')
