@@ -503,6 +503,44 @@ function report(summaries: Summary[], loadBefore: number[]): void {
   process.stdout.write(`\n${header.join('\n')}\n\n${textTable(summaries)}\n`);
   process.stdout.write(`results: bench/results/${stamp}.json${complete ? ' (and latest.json, latest.md)' : ''}\n`);
   for (const file of profiles) process.stdout.write(`profile summary: ${file}\n`);
+  process.stdout.write(unmetProfiles(summaries));
+}
+
+/** Which profile summary explains each figure (written by a BENCH_PROFILE=1 run). */
+const PROFILE_OF: Record<string, string> = {
+  'purchases.sqlite': 'profile-sqlite-purchases.txt',
+  'balance.c50': 'profile-sqlite-balance.txt',
+  'recharges.sqlite': 'profile-sqlite-recharges.txt',
+  'purchases.postgres': 'profile-postgres.txt',
+};
+
+/**
+ * A target not met is printed with its profile: the lines of the last profiled run that say
+ * where the time goes (the database's share and the statements per request), and where the
+ * reasoning is written up.
+ */
+function unmetProfiles(summaries: Summary[]): string {
+  const out: string[] = [];
+  const shown = new Set<string>();
+  for (const s of summaries.filter((x) => x.met === false)) {
+    const key = Object.keys(PROFILE_OF).find((prefix) => s.id.startsWith(prefix));
+    const file = key ? path.join(RESULTS, PROFILE_OF[key] as string) : null;
+    if (!key || !file || shown.has(key)) continue;
+    shown.add(key);
+    out.push(`\nnot met: ${s.label} (${s.ratio === null ? '' : `${s.ratio.toFixed(2)}× `}against ${s.target}) — its profile:`);
+    if (!fs.existsSync(file)) {
+      out.push('  (no profile yet: run BENCH_PROFILE=1 BENCH_QUICK=1 npm run bench)');
+      continue;
+    }
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.startsWith('## SQLite calls') || /queries per response/.test(l));
+    const head = lines[0] ?? '';
+    const packages = lines.slice(lines.indexOf('## self time by package / folder') + 1).slice(0, 4);
+    out.push(`  ${head}`, ...packages.map((l) => `  ${l}`));
+    if (at >= 0) out.push(...lines.slice(at, at + 10).map((l) => `  ${l.slice(0, 150)}`));
+    out.push(`  full summary: bench/results/${PROFILE_OF[key]}; why: docs/performance.md, "What the profiles say"`);
+  }
+  return out.length > 0 ? `${out.join('\n')}\n` : '';
 }
 
 // ---------------------------------------------------------------------------------------------
