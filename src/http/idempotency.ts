@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import type { Trx } from '../store/database.js';
-import { reusableInsert } from '../store/reusable-query.js';
+import { reusableInsert, reusableQuery } from '../store/reusable-query.js';
 import { inTransaction } from '../store/transaction.js';
 
 /**
@@ -16,6 +16,11 @@ export interface IdempotencyClaim {
   key: string;
   fingerprint: string;
   inUseCase: boolean;
+  /**
+   * No request with this key ran before this one (its row was just inserted): a use case need
+   * not look for an earlier effect of the key.
+   */
+  fresh: boolean;
   /** Set once the row holds the answer, or when no answer may be stored (a lost race). */
   settled: boolean;
 }
@@ -105,7 +110,14 @@ export async function claimIdempotencyKey(
     expires_at: new Date(now.getTime() + RETENTION_MS).toISOString(),
   };
   const db = ctx.store.db;
-  const claim = (inUseCase: boolean): IdempotencyClaim => ({ scope, key, fingerprint: print, inUseCase, settled: false });
+  const claim = (inUseCase: boolean, fresh = false): IdempotencyClaim => ({
+    scope,
+    key,
+    fingerprint: print,
+    inUseCase,
+    fresh,
+    settled: false,
+  });
   if (mode === 'in-use-case') {
     // Only a read here; a key seen for the first time is written by the use case itself.
     const seen = await db.selectFrom('idempotency_keys').select('key').where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
@@ -118,7 +130,7 @@ export async function claimIdempotencyKey(
   // request's own transaction (group commit) instead of paying an fsync each.
   const inserted = await inTransaction(ctx.store, (trx) => insertKeys(trx, [{ scope, key, ...fresh }]));
   if (Number(inserted.numAffectedRows ?? 0) === 1) {
-    request.idempotency = claim(false);
+    request.idempotency = claim(false, true);
     return true;
   }
 
@@ -224,14 +236,18 @@ export async function completeIdempotencyKey(ctx: Context, claim: IdempotencyCla
       await trx.deleteFrom('idempotency_keys').where('scope', '=', claim.scope).where('key', '=', claim.key).execute();
       return;
     }
-    await trx
-      .updateTable('idempotency_keys')
-      .set({ state: 'done', response_status: status, response_body: body })
-      .where('scope', '=', claim.scope)
-      .where('key', '=', claim.key)
-      .execute();
+    await storeAnswer(trx, ['done', status, body, claim.scope, claim.key]);
   });
 }
+
+// Every up-front (I) request ends with it: compiled once (see reusable-query.ts).
+const storeAnswer = reusableQuery(5, (db, value) =>
+  db
+    .updateTable('idempotency_keys')
+    .set({ state: value(0), response_status: value(1), response_body: value(2) })
+    .where('scope', '=', value(3))
+    .where('key', '=', value(4)),
+);
 
 /** Retention cleanup, run by the worker on a schedule. */
 export async function purgeExpiredIdempotencyKeys(ctx: Context): Promise<number> {

@@ -3,7 +3,7 @@ import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { enqueueJob } from '../jobs/job-queue.js';
 import type { Db, Trx } from '../store/database.js';
-import { reusableInsert } from '../store/reusable-query.js';
+import { reusableInsert, reusableQuery } from '../store/reusable-query.js';
 import { type AccountRef, naturalSign } from './accounts.js';
 
 export interface Leg {
@@ -69,6 +69,18 @@ export async function openPlatformAccounts(db: Db, refs: readonly AccountRef[], 
   for (const r of derived) known.add(r.id);
   openedAccounts.set(adapter, known);
 }
+
+// The guard is in the write: the row changes only if the balance stays ≥ 0 (compiled once).
+const guardedUpdate = reusableQuery<{ balance: number; reminder_threshold: number | null; auto_recharge_threshold: number | null }>(
+  4,
+  (db, value) =>
+    db
+      .updateTable('ledger_accounts')
+      .set({ balance: sql<number>`balance + ${value(0)}`, updated_at: value(1) })
+      .where('id', '=', value(2))
+      .where(sql<boolean>`balance + ${value(3)} >= 0`)
+      .returning(['balance', 'reminder_threshold', 'auto_recharge_threshold']),
+);
 
 export class UnbalancedTransactionError extends Error {}
 
@@ -140,13 +152,7 @@ export async function postTransaction(trx: Trx, entry: JournalEntry): Promise<Po
   const guarded = legs.filter((l) => l.account.customerId !== null).sort((a, b) => (a.account.id < b.account.id ? -1 : 1));
   for (const leg of guarded) {
     const delta = leg.amount * naturalSign(leg.account.kind);
-    const row = await trx
-      .updateTable('ledger_accounts')
-      .set({ balance: sql<number>`balance + ${delta}`, updated_at: at })
-      .where('id', '=', leg.account.id)
-      .where(sql<boolean>`balance + ${delta} >= 0`)
-      .returning(['balance', 'reminder_threshold', 'auto_recharge_threshold'])
-      .executeTakeFirst();
+    const row = (await guardedUpdate(trx, [delta, at, leg.account.id, delta])).rows[0];
     if (!row) {
       throw new AppError(
         'INSUFFICIENT_BALANCE',

@@ -11,6 +11,7 @@ import type { RechargesTable } from '../store/schema.js';
 import { inTransaction, isUniqueViolation } from '../store/transaction.js';
 import { failAttempt, failAttemptIn } from './fail-recharge.js';
 import { parsePaymentSource } from './payment-source.js';
+import { findRecharge } from './recharge.repo.js';
 import { recordCollection } from './record-collection.js';
 
 /** Minimum recharge (fen). */
@@ -27,6 +28,8 @@ export interface CreateRechargeInput {
   /** The request's `payment_method` (cards or wallets), or a stored credential for auto-recharge. */
   paymentMethod: Record<string, unknown> | { credential: string; masked: string; provider: string };
   requestKey: string | null;
+  /** The key was never seen before (a fresh idempotency claim): no earlier order can hold it. */
+  requestKeyIsNew?: boolean;
   isAuto?: boolean;
 }
 
@@ -121,7 +124,7 @@ async function callChannel(ctx: Context, channel: PaymentChannel, request: Param
  * limit, every provider in maintenance. Channel declines return a `failed` order.
  */
 export async function createRecharge(ctx: Context, router: ChannelRouter, input: CreateRechargeInput): Promise<RechargesTable> {
-  if (input.requestKey) {
+  if (input.requestKey && !input.requestKeyIsNew) {
     const existing = await findByRequestKey(ctx.store.db, input.customerId, input.requestKey);
     if (existing) return existing;
   }
@@ -291,5 +294,7 @@ export async function createRecharge(ctx: Context, router: ChannelRouter, input:
 }
 
 async function reload(ctx: Context, id: string): Promise<RechargesTable> {
-  return ctx.store.db.selectFrom('recharges').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const row = await findRecharge(ctx.store.db, id);
+  if (!row) throw new Error(`recharge ${id} vanished`);
+  return row;
 }

@@ -1,6 +1,7 @@
 import type { PaymentMethod } from '../channels/payment-channel.js';
 import { customerMessage, type ErrorCode, FAILURES, type Language } from '../domain/errors.js';
 import type { Executor } from '../store/database.js';
+import { reusableQuery } from '../store/reusable-query.js';
 import type { RechargeAttemptsTable, RechargesTable, RefundsTable } from '../store/schema.js';
 
 export type RechargeStatus = 'pending' | 'succeeded' | 'failed' | 'closed';
@@ -83,8 +84,11 @@ export function toAttemptView(row: RechargeAttemptsTable) {
   };
 }
 
+// Read several times per recharge: compiled once (see reusable-query.ts).
+const selectRecharge = reusableQuery<RechargesTable>(1, (db, value) => db.selectFrom('recharges').selectAll().where('id', '=', value(0)));
+
 export async function findRecharge(db: Executor, id: string): Promise<RechargesTable | undefined> {
-  return db.selectFrom('recharges').selectAll().where('id', '=', id).executeTakeFirst();
+  return (await selectRecharge(db, [id])).rows[0];
 }
 
 /** Sum of succeeded refunds per recharge (what `refunded_amount` reports). */

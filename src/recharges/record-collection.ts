@@ -7,6 +7,7 @@ import { createAutomaticRefund } from '../refunds/create-automatic-refund.js';
 import type { Trx } from '../store/database.js';
 import { reusableInsert } from '../store/reusable-query.js';
 import { inTransaction } from '../store/transaction.js';
+import { findRecharge } from './recharge.repo.js';
 
 export interface Collection {
   provider: string;
@@ -68,7 +69,8 @@ async function recordCollectionIn(
   if (Number(claimed.numAffectedRows ?? 0) !== 1) return { outcome: 'duplicate_notice', method: '' };
 
   const nowIso = now.toISOString();
-  const recharge = await trx.selectFrom('recharges').selectAll().where('id', '=', attempt.recharge_id).executeTakeFirstOrThrow();
+  const recharge = await findRecharge(trx, attempt.recharge_id);
+  if (!recharge) throw new Error(`attempt ${attempt.id} belongs to no recharge`);
   const credited =
     c.amount === Number(recharge.amount)
       ? await trx
