@@ -15,7 +15,7 @@ import Fastify, {
 import type { Context } from '../context.js';
 import { AppError, type ErrorCode, type FieldError, type Language } from '../domain/errors.js';
 import { type Actor, hasRole, type Role } from '../identity/roles.js';
-import { findSessionActor } from '../identity/sessions.js';
+import { cachedSessionActor, findSessionActor } from '../identity/sessions.js';
 import { claimIdempotencyKey, completeIdempotencyKey, type IdempotencyClaim, requireIdempotencyKey } from './idempotency.js';
 import { negotiateLanguage, toProblem } from './problem.js';
 
@@ -178,34 +178,58 @@ export async function buildHttpApp(ctx: Context, options: HttpOptions): Promise<
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.addHook('onRequest', async (request) => {
+  // Hooks in callback style: the hot read path (a cached session, no body) finishes them
+  // without a promise per hook.
+  app.addHook('onRequest', (request, _reply, done) => {
     request.language = negotiateLanguage(request.headers['accept-language']);
-    const rule = request.routeOptions.config?.auth;
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : null;
-    if (token) request.actor = await findSessionActor(ctx.store.db, token, ctx.clock.now());
-    if (rule === undefined || rule === 'public') return;
-    if (!request.actor) throw new AppError('UNAUTHENTICATED', token ? 'token is not valid or has expired' : 'sign in first');
-    if (rule !== 'any' && !hasRole(request.actor.role, rule)) {
-      throw new AppError('FORBIDDEN', `requires role ${rule.join(' or ')}`);
+    if (!token) return done(authorize(request, null));
+    const now = ctx.clock.now();
+    const cached = cachedSessionActor(token, now);
+    if (cached !== undefined) {
+      request.actor = cached;
+      return done(authorize(request, token));
+    }
+    findSessionActor(ctx.store.db, token, now).then(
+      (actor) => {
+        request.actor = actor;
+        done(authorize(request, token));
+      },
+      (error: Error) => done(error),
+    );
+  });
+
+  /** The route's auth rule against the request's actor: the error to answer with, or undefined. */
+  function authorize(request: FastifyRequest, token: string | null): AppError | undefined {
+    const rule = request.routeOptions.config?.auth;
+    if (rule === undefined || rule === 'public') return undefined;
+    if (!request.actor) return new AppError('UNAUTHENTICATED', token ? 'token is not valid or has expired' : 'sign in first');
+    if (rule !== 'any' && !hasRole(request.actor.role, rule)) return new AppError('FORBIDDEN', `requires role ${rule.join(' or ')}`);
+    return undefined;
+  }
+
+  app.addHook('preValidation', (request, _reply, done) => {
+    try {
+      if (request.routeOptions.config?.idempotent) requireIdempotencyKey(request);
+      // PostgreSQL text cannot hold U+0000 (the insert would fail as a 5xx): refuse it at the edge, on both dialects.
+      const field = nulField(request.params, 'path') ?? nulField(request.query, 'query') ?? nulField(request.body, 'body');
+      if (field) {
+        throw new AppError('VALIDATION_FAILED', `${field}: must not contain NUL characters`, {
+          errors: [{ field, message: 'must not contain NUL characters' }],
+        });
+      }
+      done();
+    } catch (error) {
+      done(error as Error);
     }
   });
 
-  app.addHook('preValidation', async (request) => {
-    if (request.routeOptions.config?.idempotent) requireIdempotencyKey(request);
-    // PostgreSQL text cannot hold U+0000 (the insert would fail as a 5xx): refuse it at the edge, on both dialects.
-    const field = nulField(request.params, 'path') ?? nulField(request.query, 'query') ?? nulField(request.body, 'body');
-    if (field) {
-      throw new AppError('VALIDATION_FAILED', `${field}: must not contain NUL characters`, {
-        errors: [{ field, message: 'must not contain NUL characters' }],
-      });
-    }
-  });
-
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     ctx.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
     ctx.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -39,13 +39,23 @@ export function forgetSessions(): void {
   recentSessions.clear();
 }
 
-export async function findSessionActor(db: Executor, token: string, now: Date): Promise<Actor | null> {
-  if (!token.startsWith('tps_') || token.length > 100) return null;
-  const nowIso = now.toISOString();
+/**
+ * The actor of a session looked up in the last few seconds, without touching the database;
+ * `undefined` when it must be looked up (`findSessionActor`).
+ */
+export function cachedSessionActor(token: string, now: Date): Actor | undefined {
   // Keyed by the token itself (held only in this process's memory, like the request that
   // carried it): a cached session costs no hashing.
   const cached = recentSessions.get(token);
-  if (cached && cached.until > performance.now() && cached.expiresAt > nowIso) return cached.actor;
+  if (cached && cached.until > performance.now() && cached.expiresAt > now.toISOString()) return cached.actor;
+  return undefined;
+}
+
+export async function findSessionActor(db: Executor, token: string, now: Date): Promise<Actor | null> {
+  if (!token.startsWith('tps_') || token.length > 100) return null;
+  const cached = cachedSessionActor(token, now);
+  if (cached) return cached;
+  const nowIso = now.toISOString();
   const found = await lookUpSession(db, hashToken(token), nowIso);
   if (found) {
     if (recentSessions.size >= SESSION_CACHE_SIZE) recentSessions.delete(recentSessions.keys().next().value as string);
