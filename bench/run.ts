@@ -21,7 +21,15 @@ import os from 'node:os';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { type Sample, purchaseRequests, readRequests, rechargeRequests, runHttp } from './lib/load.js';
-import { baseDatabaseUrl, createScratchDatabase, pgbenchInit, pgbenchRun, postgresUnavailable, serverSetting } from './lib/postgres.js';
+import {
+  baseDatabaseUrl,
+  createScratchDatabase,
+  pgbenchInit,
+  pgbenchRun,
+  postgresUnavailable,
+  serverSetting,
+  walFlushes,
+} from './lib/postgres.js';
 import { ROOT, cleanupAll, freePort, onCleanup, runCommand, startChild, waitReady } from './lib/processes.js';
 import { type Figure, type Summary, markdownTable, summarise, textTable } from './lib/report.js';
 import { type Customer, type TopupServer, seedCustomers, startTopup } from './lib/topup.js';
@@ -382,16 +390,32 @@ async function postgresPurchases(): Promise<void> {
     const topup64: Sample[] = [];
     const bench32: Sample[] = [];
     const bench64: Sample[] = [];
+    // Commits per WAL flush during the 32-connection runs of each side (nothing else writes).
+    const flushes = { topup: { commits: 0, flushes: 0 }, pgbench: { commits: 0, flushes: 0 } };
+    const counted = async (side: 'topup' | 'pgbench', run: () => Promise<Sample>): Promise<Sample> => {
+      const before = await walFlushes(base);
+      const sample = await run();
+      const after = await walFlushes(base);
+      if (before !== null && after !== null) {
+        flushes[side].commits += sample.count;
+        flushes[side].flushes += after - before;
+      }
+      return sample;
+    };
     for (let run = 1; run <= RUNS; run++) {
-      topup32.push(await measure(seeded, load(32)));
+      topup32.push(await counted('topup', () => measure(seeded, load(32))));
       log(`purchases postgres c32 run ${run}: ${describe(topup32[topup32.length - 1] as Sample)}`);
-      bench32.push(await pgbenchRun(pgbenchDb.url, 32, SECONDS, logDir));
+      bench32.push(await counted('pgbench', () => pgbenchRun(pgbenchDb.url, 32, SECONDS, logDir)));
       log(`pgbench tpcb-like c32 run ${run}: ${describe(bench32[bench32.length - 1] as Sample)}`);
       topup64.push(await measure(seeded, load(64)));
       log(`purchases postgres c64 run ${run}: ${describe(topup64[topup64.length - 1] as Sample)}`);
       bench64.push(await pgbenchRun(pgbenchDb.url, 64, SECONDS, logDir));
       log(`pgbench tpcb-like c64 run ${run}: ${describe(bench64[bench64.length - 1] as Sample)}`);
     }
+    const perFlush = (f: { commits: number; flushes: number }) => (f.flushes > 0 ? (f.commits / f.flushes).toFixed(1) : '—');
+    notes.push(
+      `PostgreSQL group commit (32 connections, pg_stat_wal.wal_sync): Topup ${perFlush(flushes.topup)} purchases per WAL flush, pgbench ${perFlush(flushes.pgbench)} transactions per flush`,
+    );
     await seeded.server.stop();
     await verifyStore('postgres', seeded.server.dataDir, topupDb.url);
     figures.push({

@@ -77,6 +77,25 @@ export async function serverSetting(base: string, name: string): Promise<string>
   }
 }
 
+/**
+ * The server's WAL flushes so far (`pg_stat_wal.wal_sync`, PostgreSQL 14+; null before). The
+ * difference over a run, against the transactions it committed, shows how many commits each
+ * flush carried: PostgreSQL's own group commit across connections.
+ */
+export async function walFlushes(base: string): Promise<number | null> {
+  const client = new pg.Client({ connectionString: base });
+  await client.connect();
+  try {
+    const result = await client.query<{ wal_sync: string }>('select wal_sync from pg_stat_wal');
+    const value = result.rows[0]?.wal_sync;
+    return value === undefined ? null : Number(value);
+  } catch {
+    return null;
+  } finally {
+    await client.end();
+  }
+}
+
 export async function pgbenchInit(url: string, scale: number): Promise<void> {
   await runCommand('pgbench', ['-i', '-q', '-s', String(scale), url], { timeoutMs: 180_000 });
 }
