@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { newId } from '../domain/ids.js';
-import type { Executor } from '../store/database.js';
+import type { Executor, Trx } from '../store/database.js';
 import type { ProviderStatesTable } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
 import { PAYMENT_METHODS, type PaymentChannel, type PaymentMethod } from './payment-channel.js';
@@ -171,13 +171,7 @@ export class ChannelRouter {
         .set({ maintenance: 1, maintenance_until: input.until, maintenance_message: input.message, updated_at: now })
         .where('provider', '=', provider)
         .execute();
-      await trx
-        .updateTable('incidents')
-        .set({ ended_at: now })
-        .where('provider', '=', provider)
-        .where('kind', '=', 'maintenance')
-        .where('ended_at', 'is', null)
-        .execute();
+      await endMaintenanceIncidents(trx, provider, now);
       await trx
         .insertInto('incidents')
         .values({
@@ -202,14 +196,19 @@ export class ChannelRouter {
         .where('provider', '=', provider)
         .where('maintenance', '=', 1)
         .executeTakeFirst();
-      await trx
-        .updateTable('incidents')
-        .set({ ended_at: now })
-        .where('provider', '=', provider)
-        .where('kind', '=', 'maintenance')
-        .where('ended_at', 'is', null)
-        .execute();
+      await endMaintenanceIncidents(trx, provider, now);
       return Number(ended.numUpdatedRows) > 0;
     });
   }
+}
+
+/** Closes the provider's open maintenance incident(s): a new window replaces one, an end ends it. */
+async function endMaintenanceIncidents(trx: Trx, provider: string, now: string): Promise<void> {
+  await trx
+    .updateTable('incidents')
+    .set({ ended_at: now })
+    .where('provider', '=', provider)
+    .where('kind', '=', 'maintenance')
+    .where('ended_at', 'is', null)
+    .execute();
 }

@@ -5,6 +5,7 @@ import type { Context } from '../context.js';
 import { AppError, ERROR_CODES, type Language } from '../domain/errors.js';
 import type { App } from '../http/app.js';
 import { decodeCursor, pageOf } from '../http/cursor.js';
+import { findOwnedOrNotFound } from '../http/owned.js';
 import { Amount, Currency, Enum, IdempotencyHeader, ListQuery, Nullable, problems, Strict, Timestamp } from '../http/schemas.js';
 import { RefundView, renderRefunds } from '../refunds/refund.routes.js';
 import type { RechargesTable } from '../store/schema.js';
@@ -198,13 +199,7 @@ export function rechargeRoutes(ctx: Context, router: ChannelRouter) {
       async (request) => {
         const actor = request.actor;
         if (!actor) throw new AppError('UNAUTHENTICATED');
-        const row = await ctx.store.db
-          .selectFrom('recharges')
-          .selectAll()
-          .where('id', '=', request.params.id)
-          .where('customer_id', '=', actor.id)
-          .executeTakeFirst();
-        if (!row) throw new AppError('NOT_FOUND', 'no such recharge');
+        const row = await findOwnedOrNotFound(ctx.store.db, 'recharges', request.params.id, actor.id, 'recharge');
         const [view] = await renderRecharges(ctx, router, [row], request.language);
         if (!view) throw new AppError('SYSTEM_BUSY', 'the object could not be rendered');
         const attempts = await attemptsOf(ctx.store.db, row.id);

@@ -4,6 +4,7 @@ import type { Context } from '../context.js';
 import { AppError, type Language } from '../domain/errors.js';
 import type { App } from '../http/app.js';
 import { decodeCursor, pageOf } from '../http/cursor.js';
+import { findOwnedOrNotFound } from '../http/owned.js';
 import { Amount, Currency, Enum, IdempotencyHeader, ListQuery, Nullable, problems, Strict, Timestamp } from '../http/schemas.js';
 import type { RefundsTable } from '../store/schema.js';
 import { applyForRefund } from './apply-for-refund.js';
@@ -208,13 +209,7 @@ export function refundRoutes(ctx: Context, router: ChannelRouter) {
       async (request) => {
         const actor = request.actor;
         if (!actor) throw new AppError('UNAUTHENTICATED');
-        const row = await ctx.store.db
-          .selectFrom('refunds')
-          .selectAll()
-          .where('id', '=', request.params.id)
-          .where('customer_id', '=', actor.id)
-          .executeTakeFirst();
-        if (!row) throw new AppError('NOT_FOUND', 'no such refund');
+        const row = await findOwnedOrNotFound(ctx.store.db, 'refunds', request.params.id, actor.id, 'refund');
         const [view] = await renderRefunds(ctx, [row], request.language);
         if (!view) throw new AppError('SYSTEM_BUSY', 'the object could not be rendered');
         return view;
