@@ -1,10 +1,7 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { sql } from 'kysely';
 import type { SandboxTables } from '../../src/channels/sandbox/sandbox.migration.js';
 import type { Db } from '../../src/store/database.js';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
+import { type CliResult, runTopupCli } from '../support/processes.js';
 
 /** Events a customer may legitimately be told more than once about one subject. */
 const REPEATABLE_EVENTS = ['refund.info_requested', 'balance.low', 'auto_recharge.failed', 'ticket.replied'];
@@ -25,23 +22,8 @@ export interface CheckResult {
 }
 
 /** `topup verify` as its own process on the deployment's database. */
-export function runVerify(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'verify'], {
-      cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
-  });
+export function runVerify(env: Record<string, string>): Promise<CliResult> {
+  return runTopupCli(['verify'], env);
 }
 
 /** An order's attempts, the channel's view and its resolver jobs: enough to see why it is stuck. */

@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { type HttpClient, httpClient } from './http-client.js';
 import type { TestDatabase } from './test-database.js';
+
+export { type CliResult, runTopupCli } from './processes.js';
 
 /**
  * Helpers for the acceptance suites that drive real `topup` child processes over sockets:
  * everything goes through HTTP or the CLI, nothing reaches into the store.
  */
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
 
 export const ADMIN_EMAIL = 'admin@topup.test';
 export const ADMIN_PASSWORD = 'admin-password-1';
@@ -25,31 +23,6 @@ export function deploymentEnv(db: TestDatabase): Record<string, string> {
     TOPUP_ADMIN_PASSWORD: ADMIN_PASSWORD,
     TOPUP_AUTH_RATE_PER_MIN: '1000',
   };
-}
-
-export interface CliResult {
-  code: number | null;
-  output: string;
-}
-
-/** Runs `topup <args>` to completion as its own process (`node --import tsx src/cli/main.ts …`). */
-export function runTopupCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
-  });
 }
 
 export async function adminLogin(http: HttpClient): Promise<string> {

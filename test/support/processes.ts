@@ -70,3 +70,28 @@ export async function spawnTopup(command: 'serve' | 'api' | 'worker', env: Recor
     },
   };
 }
+
+export interface CliResult {
+  code: number | null;
+  output: string;
+}
+
+/** Runs `topup <args>` to completion as its own process (`node --import tsx src/cli/main.ts …`). */
+export function runTopupCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}

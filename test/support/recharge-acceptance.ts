@@ -1,17 +1,16 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { expect } from 'vitest';
 import type { HttpClient } from './http-client.js';
+import { runTopupCli } from './processes.js';
 import type { TestDatabase } from './test-database.js';
+
+export { type CliResult, runTopupCli } from './processes.js';
 
 /**
  * Helpers for acceptance suites that drive recharges through real `topup` child processes:
  * everything goes through HTTP (including the sandbox providers' own statements) or the CLI,
  * nothing reaches into the store.
  */
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
 
 export const ADMIN_EMAIL = 'admin@topup.test';
 export const ADMIN_PASSWORD = 'admin-password-1';
@@ -36,31 +35,6 @@ export function rechargeEnv(db: TestDatabase, extra: Record<string, string> = {}
     TOPUP_RECHARGE_RATE_PER_MIN: '100000',
     ...extra,
   };
-}
-
-export interface CliResult {
-  code: number | null;
-  output: string;
-}
-
-/** Runs `topup <args>` to completion as its own process (`node --import tsx src/cli/main.ts …`). */
-export function runTopupCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
-  });
 }
 
 /** `topup verify` as a separate process on the deployment's database: exit 0 and 'verify: clean'. */
