@@ -4,6 +4,7 @@ import { AppError } from '../domain/errors.js';
 import type { App } from '../http/app.js';
 import { decodeNumericCursor, pageOf } from '../http/cursor.js';
 import { recordAnswer } from '../http/idempotency.js';
+import { toProblem } from '../http/problem.js';
 import {
   Amount,
   Currency,
@@ -131,7 +132,16 @@ export function balanceRoutes(ctx: Context) {
           amount: request.body.amount,
           description: request.body.description,
           requestKey: claim?.key ?? null,
-          recordAnswer: claim?.inUseCase ? (trx, view) => recordAnswer(trx, claim, 201, JSON.stringify(view), ctx.clock.now()) : undefined,
+          record: claim?.inUseCase
+            ? {
+                answer: (trx, view) => recordAnswer(trx, claim, 201, JSON.stringify(view), ctx.clock.now()),
+                refusal: (trx, error) => {
+                  // Exactly the document the error handler sends for this request.
+                  const problem = toProblem(error, request.language, request.id);
+                  return recordAnswer(trx, claim, problem.status, JSON.stringify(problem), ctx.clock.now());
+                },
+              }
+            : undefined,
         });
         return reply.code(201).send(purchase);
       },

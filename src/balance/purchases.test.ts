@@ -95,4 +95,27 @@ describe('POST /v1/purchases', () => {
     expect(balance.body.available).toBe(960);
     await server.verify();
   });
+
+  it('a refused purchase holds its key: a same-key twin is never run as a fresh request, even after a top-up', async () => {
+    const customer = await server.customer();
+    await server.fund(customer.id, 50);
+    const send = () => server.http.post('/v1/purchases', { amount: 80, description: 'x' }, { token: customer.token, key: 'twin-refused' });
+    const answers = await Promise.all([send(), send(), send()]);
+    // Exactly one request ran and was refused; the others saw its key (in use, or its stored refusal).
+    const fresh = answers.filter((a) => a.status === 422 && a.headers.get('idempotent-replayed') !== 'true');
+    expect(fresh).toHaveLength(1);
+    for (const a of answers) {
+      if (a === fresh[0]) continue;
+      expect([409, 422]).toContain(a.status);
+      if (a.status === 422) expect(a.headers.get('idempotent-replayed')).toBe('true');
+    }
+    await server.fund(customer.id, 100);
+    const retry = await send();
+    expect(retry.status).toBe(422);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body).toEqual(fresh[0]?.body);
+    const balance = await server.http.get('/v1/balance', { token: customer.token });
+    expect(balance.body.available).toBe(150);
+    await server.verify();
+  });
 });

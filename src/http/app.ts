@@ -191,13 +191,16 @@ export async function buildHttpApp(ctx: Context, options: HttpOptions): Promise<
       request.actor = cached;
       return done(authorize(request, token));
     }
-    findSessionActor(ctx.store.db, token, now).then(
-      (actor) => {
-        request.actor = actor;
-        done(authorize(request, token));
-      },
-      (error: Error) => done(error),
-    );
+    void findSessionActor(ctx.store.db, token, now)
+      .then(
+        (actor) => {
+          request.actor = actor;
+          return authorize(request, token);
+        },
+        (error: Error) => error,
+      )
+      .then((outcome) => done(outcome))
+      .catch((error: unknown) => request.log.error({ err: error }, 'onRequest hook failed after answering'));
   });
 
   /** The route's auth rule against the request's actor: the error to answer with, or undefined. */
@@ -210,19 +213,20 @@ export async function buildHttpApp(ctx: Context, options: HttpOptions): Promise<
   }
 
   app.addHook('preValidation', (request, _reply, done) => {
+    let refusal: Error | undefined;
     try {
       if (request.routeOptions.config?.idempotent) requireIdempotencyKey(request);
       // PostgreSQL text cannot hold U+0000 (the insert would fail as a 5xx): refuse it at the edge, on both dialects.
       const field = nulField(request.params, 'path') ?? nulField(request.query, 'query') ?? nulField(request.body, 'body');
       if (field) {
-        throw new AppError('VALIDATION_FAILED', `${field}: must not contain NUL characters`, {
+        refusal = new AppError('VALIDATION_FAILED', `${field}: must not contain NUL characters`, {
           errors: [{ field, message: 'must not contain NUL characters' }],
         });
       }
-      done();
     } catch (error) {
-      done(error as Error);
+      refusal = error as Error;
     }
+    done(refusal);
   });
 
   app.addHook('onResponse', (request, reply, done) => {

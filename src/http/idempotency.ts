@@ -16,11 +16,6 @@ export interface IdempotencyClaim {
   key: string;
   fingerprint: string;
   inUseCase: boolean;
-  /**
-   * No request with this key ran before this one (its row was just inserted): a use case need
-   * not look for an earlier effect of the key.
-   */
-  fresh: boolean;
   /** Set once the row holds the answer, or when no answer may be stored (a lost race). */
   settled: boolean;
 }
@@ -110,14 +105,7 @@ export async function claimIdempotencyKey(
     expires_at: new Date(now.getTime() + RETENTION_MS).toISOString(),
   };
   const db = ctx.store.db;
-  const claim = (inUseCase: boolean, fresh = false): IdempotencyClaim => ({
-    scope,
-    key,
-    fingerprint: print,
-    inUseCase,
-    fresh,
-    settled: false,
-  });
+  const claim = (inUseCase: boolean): IdempotencyClaim => ({ scope, key, fingerprint: print, inUseCase, settled: false });
   if (mode === 'in-use-case') {
     // Only a read here; a key seen for the first time is written by the use case itself.
     const seen = await db.selectFrom('idempotency_keys').select('key').where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
@@ -130,7 +118,7 @@ export async function claimIdempotencyKey(
   // request's own transaction (group commit) instead of paying an fsync each.
   const inserted = await inTransaction(ctx.store, (trx) => insertKeys(trx, [{ scope, key, ...fresh }]));
   if (Number(inserted.numAffectedRows ?? 0) === 1) {
-    request.idempotency = claim(false, true);
+    request.idempotency = claim(false);
     return true;
   }
 
@@ -224,7 +212,8 @@ export async function completeIdempotencyKey(ctx: Context, claim: IdempotencyCla
   if (claim.inUseCase) {
     // The use case refused (a 4xx problem) before recording anything: keep that answer for
     // replays, as an up-front claim would. Nothing to release on 5xx: nothing was written.
-    if (claim.settled || status >= 500 || status === 429) return;
+    // 409 here is IDEMPOTENCY_KEY_IN_USE (a twin holds the key): never an answer to keep.
+    if (claim.settled || status >= 500 || status === 429 || status === 409) return;
     await inTransaction(ctx.store, (trx) => recordAnswer(trx, claim, status, body, ctx.clock.now())).catch((error: unknown) => {
       // Another request with the key recorded its answer meanwhile; that one stands.
       if (!(error instanceof AppError)) throw error;

@@ -11,6 +11,9 @@ export async function syncClock(ctx: Context): Promise<void> {
   if (row) ctx.clock.setOffset(Number(row.offset_ms));
 }
 
+/** How long an advance waits for a background job that was already running to finish. */
+const IDLE_WAIT_MS = 10_000;
+
 /** Moves the service clock forward, then runs every job that became due before answering. */
 export async function advanceClock(ctx: Context, worker: Worker, seconds: number): Promise<{ ran: number }> {
   const row = await ctx.store.db
@@ -29,8 +32,12 @@ export async function advanceClock(ctx: Context, worker: Worker, seconds: number
     const n = await worker.runAllDue();
     ran += n;
     const othersBusy = worker.busy();
-    await worker.idle();
-    if (n === 0 && !othersBusy) break;
+    // Bounded: a job stuck on a slow outside peer (SMTP, a webhook) must not hold the clock.
+    const idle = await Promise.race([
+      worker.idle().then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), IDLE_WAIT_MS).unref()),
+    ]);
+    if (!idle || (n === 0 && !othersBusy)) break;
   }
   return { ran };
 }

@@ -28,8 +28,6 @@ export interface CreateRechargeInput {
   /** The request's `payment_method` (cards or wallets), or a stored credential for auto-recharge. */
   paymentMethod: Record<string, unknown> | { credential: string; masked: string; provider: string };
   requestKey: string | null;
-  /** The key was never seen before (a fresh idempotency claim): no earlier order can hold it. */
-  requestKeyIsNew?: boolean;
   isAuto?: boolean;
 }
 
@@ -124,7 +122,7 @@ async function callChannel(ctx: Context, channel: PaymentChannel, request: Param
  * limit, every provider in maintenance. Channel declines return a `failed` order.
  */
 export async function createRecharge(ctx: Context, router: ChannelRouter, input: CreateRechargeInput): Promise<RechargesTable> {
-  if (input.requestKey && !input.requestKeyIsNew) {
+  if (input.requestKey) {
     const existing = await findByRequestKey(ctx.store.db, input.customerId, input.requestKey);
     if (existing) return existing;
   }

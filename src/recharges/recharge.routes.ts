@@ -129,7 +129,6 @@ export function rechargeRoutes(ctx: Context, router: ChannelRouter) {
           method: request.body.method,
           paymentMethod: request.body.payment_method as Record<string, unknown>,
           requestKey: request.idempotency?.key ?? null,
-          requestKeyIsNew: request.idempotency?.fresh ?? false,
         });
         const [view] = await renderRecharges(ctx, router, [row], request.language);
         if (!view) throw new AppError('SYSTEM_BUSY', 'the object could not be rendered');

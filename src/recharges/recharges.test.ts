@@ -333,3 +333,28 @@ describe('我的充值 date filters', () => {
     }
   });
 });
+
+describe('a recharge key that comes back after its stored answer was released', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { TOPUP_RECHARGE_RATE_PER_MIN: '1000', TOPUP_LIMIT_DAILY: '5000' } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('answers with the order that holds the key, before any limit could refuse the retry', async () => {
+    const c = await server.customer();
+    const first = await recharge(server.http, c.token, 3000, 'alipay', undefined, { key: 'released-key' });
+    expect(first.status).toBe(201);
+    expect(first.body.status).toBe('succeeded');
+    // A 5xx answer or the retention purge removes the stored answer; the order keeps the key.
+    await server.service.ctx.store.db.deleteFrom('idempotency_keys').where('key', '=', 'released-key').execute();
+    const retry = await recharge(server.http, c.token, 3000, 'alipay', undefined, { key: 'released-key' });
+    expect(retry.status).toBe(201);
+    expect(retry.body.id).toBe(first.body.id);
+    const balance = await server.http.get('/v1/balance', { token: c.token });
+    expect(balance.body.available).toBe(3000);
+    await server.verify();
+  });
+});

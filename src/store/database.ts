@@ -95,13 +95,21 @@ function withStatementCache(sqlite: SqliteDatabase.Database, limit = 1_000) {
  */
 function withNamedStatements(pool: pg.Pool) {
   const names = new Map<string, string>();
+  // Bumped when the server refuses a prepared statement whose table changed shape under it
+  // (another process migrated): the text is prepared again under a new name.
+  const generations = new Map<string, number>();
   const nameOf = (text: string): string => {
     let name = names.get(text);
     if (!name) {
-      name = `q_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+      const generation = generations.get(text) ?? 0;
+      name = `q_${createHash('sha256').update(text).digest('hex').slice(0, 24)}_${generation}`;
       names.set(text, name);
     }
     return name;
+  };
+  const forget = (text: string): void => {
+    names.delete(text);
+    generations.set(text, (generations.get(text) ?? 0) + 1);
   };
   const patched = new WeakSet<pg.PoolClient>();
   return {
@@ -110,14 +118,35 @@ function withNamedStatements(pool: pg.Pool) {
       if (!patched.has(client)) {
         patched.add(client);
         const query = client.query.bind(client) as (config: pg.QueryConfig) => Promise<pg.QueryResult>;
+        let inTransaction = false;
+        const named = async (text: string, values: unknown[] | undefined): Promise<pg.QueryResult> => {
+          const verb = text.trimStart().slice(0, 8).toLowerCase();
+          if (verb.startsWith('begin')) inTransaction = true;
+          else if (verb.startsWith('commit') || verb.startsWith('rollback')) inTransaction = false;
+          try {
+            return await query({ name: nameOf(text), text, values });
+          } catch (error) {
+            if (!isStalePlan(error)) throw error;
+            forget(text);
+            // Outside a transaction, ask again at once; inside, the transaction is aborted and
+            // inTransaction() runs it again (the next attempt prepares the new name).
+            if (inTransaction) throw error;
+            return query({ name: nameOf(text), text, values });
+          }
+        };
         // Kysely calls query(text, values) and, for streams, query(cursor): name only the former.
         client.query = ((textOrConfig: unknown, values?: unknown[]) =>
-          typeof textOrConfig === 'string'
-            ? query({ name: nameOf(textOrConfig), text: textOrConfig, values })
-            : query(textOrConfig as pg.QueryConfig)) as typeof client.query;
+          typeof textOrConfig === 'string' ? named(textOrConfig, values) : query(textOrConfig as pg.QueryConfig)) as typeof client.query;
       }
       return client;
     },
     end: () => pool.end(),
   };
+}
+
+/** PostgreSQL's refusal of a prepared statement whose result shape changed (`0A000`). */
+export function isStalePlan(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type');
 }

@@ -1,6 +1,8 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestStore, type TestStore } from '../../test/support/test-store.js';
 import { reusableInsert, reusableQuery } from './reusable-query.js';
+import { inTransaction } from './transaction.js';
 
 describe('reusable queries (compiled once, run with each call values)', () => {
   let ts: TestStore;
@@ -62,5 +64,33 @@ describe('reusable queries (compiled once, run with each call values)', () => {
     const select = reusableQuery(1, (db, value) => db.selectFrom('events').select('id').where('id', '=', value(0)));
     await expect(select(ts.store.db, [])).rejects.toThrow(/expected 1 values/);
     await expect(insertEvents(ts.store.db, [{ ...event('evt_u', '{}'), data: undefined as never }])).rejects.toThrow(/data is undefined/);
+  });
+});
+
+describe('cached statements survive a table changing shape (a migration by another process)', () => {
+  let ts: TestStore;
+  beforeAll(async () => {
+    // One connection on PostgreSQL, so the statement prepared before the change is the one asked again.
+    ts = await openTestStore({ poolSize: 1 });
+  });
+  afterAll(async () => {
+    await ts?.close();
+  });
+
+  it('answers `select *` after a column is added, outside and inside a transaction', async () => {
+    const db = ts.store.db;
+    const selectAll = () => db.selectFrom('events').selectAll().where('id', '=', 'evt_shape').execute();
+    const insert = reusableInsert('events');
+    await insert(db, [
+      { id: 'evt_shape', customer_id: 'usr_x', type: 't', subject_id: 's', data: '{}', created_at: '2026-11-26T00:00:00.000Z' },
+    ]);
+    expect(await selectAll()).toHaveLength(1);
+    await sql`alter table events add column shape_probe text`.execute(db);
+    const after = await selectAll();
+    expect(after).toHaveLength(1);
+    expect(after[0]).toHaveProperty('shape_probe', null);
+    await sql`alter table events add column shape_probe_2 text`.execute(db);
+    const inside = await inTransaction(ts.store, (trx) => trx.selectFrom('events').selectAll().where('id', '=', 'evt_shape').execute());
+    expect(inside[0]).toHaveProperty('shape_probe_2', null);
   });
 });

@@ -1,11 +1,12 @@
-import type { Executor, Store, Trx } from './database.js';
+import { type Executor, isStalePlan, type Store, type Trx } from './database.js';
 
 const RETRYABLE_PG_CODES = new Set(['40001', '40P01']); // serialization failure, deadlock
 
 function isRetryable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const code = (error as { code?: unknown }).code;
-  return (typeof code === 'string' && RETRYABLE_PG_CODES.has(code)) || code === 'SQLITE_BUSY';
+  // A stale prepared statement (another process migrated a table): the retry prepares it anew.
+  return (typeof code === 'string' && RETRYABLE_PG_CODES.has(code)) || code === 'SQLITE_BUSY' || isStalePlan(error);
 }
 
 /**
