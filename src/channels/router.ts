@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import { newId } from '../domain/ids.js';
 import type { Executor, Trx } from '../store/database.js';
+import { reusableQuery } from '../store/reusable-query.js';
 import type { ProviderStatesTable } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
 import { PAYMENT_METHODS, type PaymentChannel, type PaymentMethod } from './payment-channel.js';
@@ -31,6 +32,9 @@ function inMaintenance(row: ProviderStatesTable | undefined, nowIso: string): bo
  * maintenance window or with an open circuit. Provider state lives in the database so every
  * API process sees the same circuits and windows.
  */
+// Read on every recharge: compiled once (see reusable-query.ts).
+const selectProviderStates = reusableQuery<ProviderStatesTable>(0, (db) => db.selectFrom('provider_states').selectAll());
+
 export class ChannelRouter {
   private readonly byProvider = new Map<string, PaymentChannel>();
 
@@ -50,7 +54,7 @@ export class ChannelRouter {
   }
 
   async states(db: Executor = this.ctx.store.db): Promise<ProviderState[]> {
-    const rows = await db.selectFrom('provider_states').selectAll().execute();
+    const { rows } = await selectProviderStates(db, []);
     const nowIso = this.ctx.clock.now().toISOString();
     return this.channels.map((c) => {
       const row = rows.find((r) => r.provider === c.provider);

@@ -6,7 +6,7 @@ import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { enqueueJob } from '../jobs/job-queue.js';
 import type { Executor, Trx } from '../store/database.js';
-import { reusableInsert } from '../store/reusable-query.js';
+import { reusableInsert, reusableQuery } from '../store/reusable-query.js';
 import type { RechargesTable } from '../store/schema.js';
 import { inTransaction, isUniqueViolation } from '../store/transaction.js';
 import { failAttempt, failAttemptIn } from './fail-recharge.js';
@@ -31,30 +31,29 @@ export interface CreateRechargeInput {
   isAuto?: boolean;
 }
 
+// The hot statements of an order, compiled once (see reusable-query.ts).
+const selectByRequestKey = reusableQuery<RechargesTable>(2, (db, value) =>
+  db.selectFrom('recharges').selectAll().where('customer_id', '=', value(0)).where('request_key', '=', value(1)),
+);
+const openDailyTotal = reusableInsert('recharge_daily_totals', { onConflictDoNothing: ['customer_id', 'day'] });
+// Guard in the write: two concurrent recharges cannot both squeeze under the daily limit.
+const addToDailyTotal = reusableQuery(5, (db, value) =>
+  db
+    .updateTable('recharge_daily_totals')
+    .set((eb) => ({ amount: eb('amount', '+', value(0)) }))
+    .where('customer_id', '=', value(1))
+    .where('day', '=', value(2))
+    .where((eb) => eb(eb('amount', '+', value(3)), '<=', value(4))),
+);
+
 async function findByRequestKey(db: Executor, customerId: string, requestKey: string): Promise<RechargesTable | undefined> {
-  return db
-    .selectFrom('recharges')
-    .selectAll()
-    .where('customer_id', '=', customerId)
-    .where('request_key', '=', requestKey)
-    .executeTakeFirst();
+  return (await selectByRequestKey(db, [customerId, requestKey])).rows[0];
 }
 
 async function reserveDailyAmount(ctx: Context, trx: Trx, customerId: string, day: string, amount: number): Promise<void> {
-  await trx
-    .insertInto('recharge_daily_totals')
-    .values({ customer_id: customerId, day, amount: 0 })
-    .onConflict((oc) => oc.columns(['customer_id', 'day']).doNothing())
-    .execute();
-  // Guard in the write: two concurrent recharges cannot both squeeze under the daily limit.
-  const reserved = await trx
-    .updateTable('recharge_daily_totals')
-    .set((eb) => ({ amount: eb('amount', '+', amount) }))
-    .where('customer_id', '=', customerId)
-    .where('day', '=', day)
-    .where((eb) => eb(eb('amount', '+', amount), '<=', ctx.config.limitDaily))
-    .executeTakeFirst();
-  if (Number(reserved.numUpdatedRows) !== 1) {
+  await openDailyTotal(trx, [{ customer_id: customerId, day, amount: 0 }]);
+  const reserved = await addToDailyTotal(trx, [amount, customerId, day, amount, ctx.config.limitDaily]);
+  if (Number(reserved.numAffectedRows) !== 1) {
     throw new AppError('LIMIT_EXCEEDED', `the daily recharge limit of ${ctx.config.limitDaily} fen would be exceeded`);
   }
 }

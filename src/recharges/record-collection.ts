@@ -5,7 +5,8 @@ import { postTransaction, transfer } from '../ledger/post-transaction.js';
 import { adoptOpenApplication } from '../refunds/adopt-application.js';
 import { createAutomaticRefund } from '../refunds/create-automatic-refund.js';
 import type { Trx } from '../store/database.js';
-import { reusableInsert } from '../store/reusable-query.js';
+import { reusableInsert, reusableQuery } from '../store/reusable-query.js';
+import type { RechargeAttemptsTable } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
 import { findRecharge } from './recharge.repo.js';
 
@@ -29,6 +30,9 @@ export type CollectionOutcome = 'credited' | 'refund' | 'duplicate_notice' | 'un
  * - the order failed or closed (a late payment) → automatic refund, `charged_but_failed`.
  */
 // One per collection: compiled once (see reusable-query.ts).
+const selectAttempt = reusableQuery<RechargeAttemptsTable>(1, (db, value) =>
+  db.selectFrom('recharge_attempts').selectAll().where('id', '=', value(0)),
+);
 const insertChannelTransactions = reusableInsert('channel_transactions', { onConflictDoNothing: ['provider', 'channel_txn_id'] });
 
 export async function recordCollection(ctx: Context, collection: Collection): Promise<CollectionOutcome> {
@@ -47,7 +51,7 @@ async function recordCollectionIn(
   c: Collection,
   now: Date,
 ): Promise<{ outcome: CollectionOutcome; method: string }> {
-  const attempt = await trx.selectFrom('recharge_attempts').selectAll().where('id', '=', c.attemptId).executeTakeFirst();
+  const attempt = (await selectAttempt(trx, [c.attemptId])).rows[0];
   if (!attempt || attempt.provider !== c.provider) {
     ctx.log.error({ provider: c.provider, attemptId: c.attemptId, channelTxnId: c.channelTxnId }, 'collection for an unknown attempt');
     return { outcome: 'unknown_attempt', method: '' };
