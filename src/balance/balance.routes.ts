@@ -3,8 +3,7 @@ import type { Context } from '../context.js';
 import { AppError } from '../domain/errors.js';
 import type { App } from '../http/app.js';
 import { decodeNumericCursor, pageOf } from '../http/cursor.js';
-import { recordAnswer } from '../http/idempotency.js';
-import { toProblem } from '../http/problem.js';
+import { recordInUseCase } from '../http/idempotency.js';
 import {
   Amount,
   Currency,
@@ -126,22 +125,12 @@ export function balanceRoutes(ctx: Context) {
         },
       },
       async (request, reply) => {
-        const claim = request.idempotency;
         const purchase = await makePurchase(ctx, {
           customerId: actorOf(request).id,
           amount: request.body.amount,
           description: request.body.description,
-          requestKey: claim?.key ?? null,
-          record: claim?.inUseCase
-            ? {
-                answer: (trx, view) => recordAnswer(trx, claim, 201, JSON.stringify(view), ctx.clock.now()),
-                refusal: (trx, error) => {
-                  // Exactly the document the error handler sends for this request.
-                  const problem = toProblem(error, request.language, request.id);
-                  return recordAnswer(trx, claim, problem.status, JSON.stringify(problem), ctx.clock.now());
-                },
-              }
-            : undefined,
+          requestKey: request.idempotency?.key ?? null,
+          record: recordInUseCase(ctx, request, 201),
         });
         return reply.code(201).send(purchase);
       },

@@ -5,6 +5,7 @@ import { AppError } from '../domain/errors.js';
 import type { Trx } from '../store/database.js';
 import { reusableInsert, reusableQuery } from '../store/reusable-query.js';
 import { inTransaction } from '../store/transaction.js';
+import { toProblem } from './problem.js';
 
 /**
  * A request that holds its Idempotency-Key. `inUseCase` claims are not written up front: the
@@ -202,6 +203,27 @@ export async function recordAnswer(trx: Trx, claim: IdempotencyClaim, status: nu
   if (Number(inserted.numAffectedRows ?? 0) !== 1) {
     throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'the first request with this key is still running');
   }
+}
+
+/**
+ * For an `in-use-case` route: what its use case calls inside its transaction to record the
+ * answer (`status` with the object) or its refusal (exactly the problem document the error
+ * handler sends for this request). Undefined for an up-front claim, whose hooks store the answer.
+ */
+export function recordInUseCase<View>(
+  ctx: Context,
+  request: FastifyRequest,
+  status: number,
+): { answer: (trx: Trx, view: View) => Promise<void>; refusal: (trx: Trx, error: AppError) => Promise<void> } | undefined {
+  const claim = request.idempotency;
+  if (!claim?.inUseCase) return undefined;
+  return {
+    answer: (trx, view) => recordAnswer(trx, claim, status, JSON.stringify(view), ctx.clock.now()),
+    refusal: (trx, error) => {
+      const problem = toProblem(error, request.language, request.id);
+      return recordAnswer(trx, claim, problem.status, JSON.stringify(problem), ctx.clock.now());
+    },
+  };
 }
 
 /**

@@ -18,7 +18,7 @@ export async function findOwnedOrNotFound<T extends OwnedTable>(
   what: string,
 ): Promise<Selectable<Database[T]>> {
   // Kysely's typed builders cannot follow a table chosen by a type parameter; the signature checks it.
-  const row = await (db as Executor)
+  const row = await db
     .selectFrom(table as 'recharges')
     .selectAll()
     .where('id', '=', id)

@@ -28,16 +28,12 @@ export async function createSession(db: Executor, userId: string, now: Date): Pr
  * Sessions looked up in the last few seconds, by token. Every authenticated request needs
  * its actor and a session never changes after it is created, so a read per request is pure
  * overhead on hot routes (balance reads: a third of the server's database time). The short
- * life bounds how long a future revocation (sign-out, a disabled account) could lag in another
- * process; `forgetSessions` clears this process's copy at once.
+ * life bounds how long a future revocation (sign-out, a disabled account) could lag; such a
+ * revocation must also drop the session from this map in the process that makes it.
  */
 const SESSION_CACHE_MS = 5_000;
 const SESSION_CACHE_SIZE = 10_000;
 const recentSessions = new Map<string, { actor: Actor; expiresAt: string; until: number }>();
-
-export function forgetSessions(): void {
-  recentSessions.clear();
-}
 
 /**
  * The actor of a session looked up in the last few seconds, without touching the database;

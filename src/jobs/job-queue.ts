@@ -16,7 +16,6 @@ export interface NewJob {
 }
 
 // The outbox insert runs several times per recharge: compiled once (see reusable-query.ts).
-// The outbox insert runs several times per recharge: compiled once (see reusable-query.ts).
 const insertJobs = reusableInsert('jobs', { onConflictDoNothing: ['dedupe_key'] });
 
 /**

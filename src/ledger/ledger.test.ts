@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliResult, runTopupCli } from '../../test/support/processes.js';
 import { openTestStore, type TestStore } from '../../test/support/test-store.js';
 import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
@@ -10,8 +9,6 @@ import { openCustomerAccounts, readCustomerBalance } from './customer-accounts.j
 import { type JournalEntry, postTransaction, transfer, UnbalancedTransactionError } from './post-transaction.js';
 import { reverseTransaction } from './reverse-transaction.js';
 import { verifyLedger } from './verify.js';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
 
 let ts: TestStore;
 beforeAll(async () => {
@@ -281,31 +278,9 @@ describe('reverseTransaction', () => {
   });
 });
 
-interface CliResult {
-  code: number | null;
-  output: string;
-}
-
+/** `topup verify` as its own process on this suite's database (an empty DATABASE_URL means SQLite). */
 function runVerifyCli(): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: ts.database.dataDir, LOG_LEVEL: 'silent' };
-  if (ts.database.databaseUrl) env.DATABASE_URL = ts.database.databaseUrl;
-  else delete env.DATABASE_URL;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'verify'], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
+  return runTopupCli(['verify'], { DATA_DIR: ts.database.dataDir, DATABASE_URL: ts.database.databaseUrl ?? '', LOG_LEVEL: 'silent' });
 }
 
 describe('verifyLedger and `topup verify`', () => {

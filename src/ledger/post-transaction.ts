@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { enqueueJob } from '../jobs/job-queue.js';
-import type { Db, Trx } from '../store/database.js';
+import type { Db, Executor, Trx } from '../store/database.js';
 import { reusableInsert, reusableQuery } from '../store/reusable-query.js';
 import { type AccountRef, naturalSign } from './accounts.js';
 
@@ -54,16 +54,20 @@ const insertPostings = reusableInsert('ledger_postings');
  */
 const openedAccounts = new WeakMap<object, Set<string>>();
 
+/** Platform accounts have no running balance (it is the sum of their postings): a row to post against is all they need. */
+async function openDerivedAccounts(db: Executor, refs: readonly AccountRef[], at: string): Promise<void> {
+  if (refs.length === 0) return;
+  await db
+    .insertInto('ledger_accounts')
+    .values(refs.map((r) => ({ id: r.id, kind: r.kind, customer_id: null, balance: 0, created_at: at, updated_at: at })))
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}
+
 /** Opens the platform's own accounts (idempotent) at start; postings then skip re-opening them. */
 export async function openPlatformAccounts(db: Db, refs: readonly AccountRef[], at: Date): Promise<void> {
   const derived = refs.filter((r) => r.customerId === null);
-  if (derived.length === 0) return;
-  const iso = at.toISOString();
-  await db
-    .insertInto('ledger_accounts')
-    .values(derived.map((r) => ({ id: r.id, kind: r.kind, customer_id: null, balance: 0, created_at: iso, updated_at: iso })))
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
+  await openDerivedAccounts(db, derived, at.toISOString());
   const adapter = db.getExecutor().adapter;
   const known = openedAccounts.get(adapter) ?? new Set<string>();
   for (const r of derived) known.add(r.id);
@@ -118,22 +122,11 @@ export async function postTransaction(trx: Trx, entry: JournalEntry): Promise<Po
 
   const opened = openedAccounts.get(trx.getExecutor().adapter);
   const derived = legs.filter((l) => l.account.customerId === null && !opened?.has(l.account.id));
-  if (derived.length > 0) {
-    await trx
-      .insertInto('ledger_accounts')
-      .values(
-        derived.map((l) => ({
-          id: l.account.id,
-          kind: l.account.kind,
-          customer_id: null,
-          balance: 0,
-          created_at: at,
-          updated_at: at,
-        })),
-      )
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
-  }
+  await openDerivedAccounts(
+    trx,
+    derived.map((l) => l.account),
+    at,
+  );
 
   await insertTransactions(trx, [
     {
